@@ -1,0 +1,3 @@
+"""Thin entry points that wire the OptScale packages together (no algorithms live here)."""
+
+__all__: list[str] = []

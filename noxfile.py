@@ -1,0 +1,141 @@
+"""Every task of the monorepo: per-package tests in exact environments, lint, docs, bench, reproduce.
+
+Environments are synced from ``uv.lock`` (never ``session.install``), one per package, so that a
+package whose code imports something it does not declare fails its own tests.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.10.9"
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["tests", "lint", "docs"]
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+PACKAGES = {
+    "optscale-math": ROOT / "packages/optscale-math",
+    "optscale-pools": ROOT / "packages/optscale-pools",
+    "optscale-baselines": ROOT / "packages/optscale-baselines",
+    "optscale-predictor": ROOT / "packages/optscale-predictor",
+    "optscale-gen": ROOT / "packages/optscale-gen",
+    "optscale-apps": ROOT / "apps",
+}
+TORCH_USERS = {"optscale-predictor", "optscale-gen", "optscale-apps"}
+DATASETS = ("aime24", "aime25", "amc23", "math500", "gsm8k")
+
+
+def _torch_stack() -> tuple[str, list[str]]:
+    """Locked torch version and the packages that only its CUDA build needs (not installed)."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    version = ""
+    cuda_only: list[str] = []
+    for package in lock["package"]:
+        name = package["name"]
+        if name == "torch":
+            version = package["version"]
+        elif name.startswith(("nvidia-", "cuda-")) or name == "triton":
+            cuda_only.append(name)
+    return version, cuda_only
+
+
+def _sync(
+    session: nox.Session, package: str | None, *groups: str, torch: bool = False
+) -> None:
+    """Sync the session's venv exactly to the lock: one package (+ its dev group), or all of them.
+
+    ``package=None`` syncs every member plus the root dependency ``groups``. torch is never taken
+    from the lock's CUDA build: with ``torch=True`` it is installed separately at its locked
+    version, so machines without a GPU can take the CPU build (set ``UV_FIND_LINKS`` to a folder
+    holding it; CI does).
+    """
+    env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
+    args = ["uv", "sync", "--locked", "--exact"]
+    args += ["--all-packages"] if package is None else ["--package", package]
+    for group in groups:
+        args += ["--group", group]
+    torch_version, cuda_only = _torch_stack()
+    for name in ["torch", *cuda_only]:
+        args += ["--no-install-package", name]
+    session.run_install(*args, env=env, external=True)
+    if torch:
+        session.run_install(
+            "uv", "pip", "install", "--python", session.virtualenv.location,
+            f"torch=={torch_version}", env=env, external=True,
+        )
+
+
+def _test_session(package: str) -> None:
+    @nox.session(name=f"tests-{package}")
+    def run_tests(session: nox.Session) -> None:
+        _sync(session, package, torch=package in TORCH_USERS)
+        session.run(
+            "python", "-m", "pytest", str(PACKAGES[package] / "tests"),
+            "-p", "no:cacheprovider", *session.posargs,
+        )
+
+    run_tests.__doc__ = f"Run the {package} tests in an environment holding only that package."
+
+
+for _package in PACKAGES:
+    _test_session(_package)
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """Run every package's tests, each in its own exact environment."""
+    for package in PACKAGES:
+        session.notify(f"tests-{package}", posargs=session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Lock freshness, ruff (check + format) and strict mypy on the numpy-only packages."""
+    session.run_install("uv", "lock", "--check", external=True)
+    _sync(session, None, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with ``mkdocs build --strict``."""
+    _sync(session, None, "docs")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Speed benchmarks, reported as ratios against a reference run in the same process."""
+    _sync(session, None, "lint", torch=True)
+    for script in sorted(ROOT.glob("packages/*/benchmarks/bench_*.py")):
+        session.run("python", str(script), *session.posargs)
+
+
+def _reproduce(session: nox.Session, datasets: tuple[str, ...]) -> None:
+    _sync(session, "optscale-apps", torch=True)
+    session.run("optscale-pools", "fetch")
+    for dataset in datasets:
+        for mode in ("paper", "fair"):
+            session.run(
+                "optscale-reproduce", "--dataset", dataset, "--mode", mode,
+                "--out", str(ROOT / "results" / dataset), *session.posargs,
+            )
+
+
+def _reproduce_session(name: str, datasets: tuple[str, ...]) -> None:
+    @nox.session(name=f"reproduce-{name}", default=False)
+    def run_reproduce(session: nox.Session) -> None:
+        _reproduce(session, datasets)
+
+    run_reproduce.__doc__ = f"Reproduce the paper's tables and plots for {', '.join(datasets)}."
+
+
+for _dataset in DATASETS:
+    _reproduce_session(_dataset, (_dataset,))
+_reproduce_session("all", DATASETS)

@@ -1,0 +1,3 @@
+"""optscale-baselines (under construction)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""optscale-gen (under construction)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""optscale-math (under construction)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""optscale-predictor (under construction)."""
+
+__all__: list[str] = []
