@@ -1,4 +1,4 @@
-"""Every task of the monorepo: per-package tests in exact environments, lint, docs, bench, reproduce.
+"""Every task of the monorepo: per-package tests in exact environments, lint, docs, bench, runs.
 
 Environments are synced from ``uv.lock`` (never ``session.install``), one per package, so that a
 package whose code imports something it does not declare fails its own tests.
@@ -43,9 +43,7 @@ def _torch_stack() -> tuple[str, list[str]]:
     return version, cuda_only
 
 
-def _sync(
-    session: nox.Session, package: str | None, *groups: str, torch: bool = False
-) -> None:
+def _sync(session: nox.Session, package: str | None, *groups: str, torch: bool = False) -> None:
     """Sync the session's venv exactly to the lock: one package (+ its dev group), or all of them.
 
     ``package=None`` syncs every member plus the root dependency ``groups``. torch is never taken
@@ -64,8 +62,14 @@ def _sync(
     session.run_install(*args, env=env, external=True)
     if torch:
         session.run_install(
-            "uv", "pip", "install", "--python", session.virtualenv.location,
-            f"torch=={torch_version}", env=env, external=True,
+            "uv",
+            "pip",
+            "install",
+            "--python",
+            session.virtualenv.location,
+            f"torch=={torch_version}",
+            env=env,
+            external=True,
         )
 
 
@@ -74,8 +78,13 @@ def _test_session(package: str) -> None:
     def run_tests(session: nox.Session) -> None:
         _sync(session, package, torch=package in TORCH_USERS)
         session.run(
-            "python", "-m", "pytest", str(PACKAGES[package] / "tests"),
-            "-p", "no:cacheprovider", *session.posargs,
+            "python",
+            "-m",
+            "pytest",
+            str(PACKAGES[package] / "tests"),
+            "-p",
+            "no:cacheprovider",
+            *session.posargs,
         )
 
     run_tests.__doc__ = f"Run the {package} tests in an environment holding only that package."
@@ -94,12 +103,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Lock freshness, ruff (check + format) and strict mypy on the numpy-only packages."""
+    """Lock freshness, ruff (check + format), strict mypy, and the public-API checks."""
     session.run_install("uv", "lock", "--check", external=True)
     _sync(session, None, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    session.run("python", "-m", "pytest", str(ROOT / "tests"), "-p", "no:cacheprovider")
 
 
 @nox.session
@@ -123,8 +133,14 @@ def _reproduce(session: nox.Session, datasets: tuple[str, ...]) -> None:
     for dataset in datasets:
         for mode in ("paper", "fair"):
             session.run(
-                "optscale-reproduce", "--dataset", dataset, "--mode", mode,
-                "--out", str(ROOT / "results" / dataset), *session.posargs,
+                "optscale-reproduce",
+                "--dataset",
+                dataset,
+                "--mode",
+                mode,
+                "--out",
+                str(ROOT / "results" / dataset),
+                *session.posargs,
             )
 
 
