@@ -1,3 +1,29 @@
-"""optscale-baselines (under construction)."""
+"""Baselines of the OptScale paper as replayable policies over a pool of samples.
 
-__all__: list[str] = []
+Best-of-N, self-consistency (plain and PRM-weighted), early-stopping (ESC), adaptive (ASC) and
+difficulty-adaptive (DSC) self-consistency, and MR-Thinking. Each policy has ``name``, ``mode``
+(``"paper"`` reproduces the upstream scripts exactly, ``"fair"`` fixes what they get wrong),
+``verify_order``, a ``grid()`` of hyperparameters and ``run(view)``, where ``view`` is any object
+with the attributes of ``optscale_pools.PoolView`` (see :class:`ViewLike`); ``run`` returns
+:class:`Decisions`.
+"""
+
+from optscale_baselines._bestofn import BestOfN
+from optscale_baselines._consistency import MRThinking, SelfConsistency, WeightedSelfConsistency
+from optscale_baselines._dsc import DifficultyAdaptiveSC
+from optscale_baselines._protocol import NO_ANSWER, Decisions, DSCDecisions, ViewLike
+from optscale_baselines._stopping import AdaptiveSC, EarlyStoppingSC
+
+__all__ = [
+    "NO_ANSWER",
+    "AdaptiveSC",
+    "BestOfN",
+    "DSCDecisions",
+    "Decisions",
+    "DifficultyAdaptiveSC",
+    "EarlyStoppingSC",
+    "MRThinking",
+    "SelfConsistency",
+    "ViewLike",
+    "WeightedSelfConsistency",
+]
