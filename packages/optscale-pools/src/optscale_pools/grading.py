@@ -1,0 +1,276 @@
+r"""Grading a pool with math-verify, in worker processes, cached on disk.
+
+Per problem, every distinct extracted answer is parsed once and verified against the gold in both
+argument orders (math-verify is not symmetric and upstream's bon.py swaps them), and distinct
+answers are clustered by math-verify equivalence (fair mode's answer ids). Paper mode's answer ids
+are the raw strings. Results are stored as ``.npz`` + a JSON sidecar under ``<cache>/grades/``,
+keyed by the pool file's sha256, the graded content (golds and answers) and :data:`GRADER_VERSION`,
+so a second run grades nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from optscale_pools.fetch import cache_root
+from optscale_pools.pool import Pool
+from optscale_pools.protocol import NO_ANSWER
+from optscale_pools.workers import run_tasks
+
+GRADER_VERSION = "1"
+"""Bumped whenever grading changes its results; part of the cache key."""
+
+CALL_TIMEOUT = 5
+"""Seconds one math-verify ``parse`` or ``verify`` call may take (math-verify's own timeout)."""
+
+_ARRAYS = ("correct", "correct_swapped", "raw_ids", "cluster_ids")
+
+
+@dataclass(frozen=True)
+class Grades:
+    """Per-sample grading of a pool; every array has shape ``[P, K]``.
+
+    Attributes
+    ----------
+    correct
+        ``verify(gold, pred)``: the sample's answer is right (False without an answer).
+    correct_swapped
+        ``verify(pred, gold)``, the argument order of upstream's bon.py.
+    raw_ids
+        Paper-mode answer ids: equal ids for equal raw answer strings, numbered by first
+        appearance in the row; ``NO_ANSWER`` (-1) where no answer was extracted.
+    cluster_ids
+        Fair-mode answer ids: clusters of math-verify-equivalent answers, numbered by first
+        appearance in the row; ``NO_ANSWER`` where no answer was extracted. The answers verified
+        equal to the gold form one cluster; each other answer joins the first cluster of wrong
+        answers whose representative it is equivalent to in either argument order, else starts
+        a new one.
+    failed
+        Problems whose grading crashed or ran past the hard deadline; their answers count as
+        wrong and each distinct answer is its own cluster.
+    """
+
+    correct: npt.NDArray[np.bool_]
+    correct_swapped: npt.NDArray[np.bool_]
+    raw_ids: npt.NDArray[np.int64]
+    cluster_ids: npt.NDArray[np.int64]
+    failed: tuple[int, ...] = ()
+
+
+def grade_answers(
+    gold: str, answers: list[str], timeout: int
+) -> tuple[list[bool], list[bool], list[int]]:
+    r"""Grade the distinct answers of one problem (runs in a worker process).
+
+    Both sides are wrapped in ``\boxed{}`` unless already boxed and parsed once each; a parse
+    or verify call that raises or times out counts as "not verified".
+
+    Returns
+    -------
+    tuple of lists
+        ``verify(gold, answer)``, ``verify(answer, gold)`` and the cluster index of each answer,
+        in the order given.
+    """
+    from math_verify import parse, verify  # type: ignore[import-untyped]
+
+    def parsed(text: str) -> Any:
+        boxed = text if "\\boxed" in text else f"\\boxed{{{text}}}"
+        try:
+            return parse(boxed, parsing_timeout=timeout)
+        except Exception:
+            return None
+
+    def verified(left: Any, right: Any) -> bool:
+        if left is None or right is None:
+            return False
+        try:
+            return bool(verify(left, right, timeout_seconds=timeout))
+        except Exception:
+            return False
+
+    gold_parsed = parsed(gold)
+    candidates = [parsed(answer) for answer in answers]
+    correct = [verified(gold_parsed, c) for c in candidates]
+    swapped = [verified(c, gold_parsed) for c in candidates]
+    # Answers verified equal to the gold form one cluster (most samples of a pool are right,
+    # so this saves most pairwise calls); the others are clustered greedily among themselves.
+    labels: list[int] = []
+    representatives: list[Any] = []
+    for candidate, right in zip(candidates, correct, strict=True):
+        if right:
+            labels.append(-1)
+            continue
+        for index, representative in enumerate(representatives):
+            if verified(representative, candidate) or verified(candidate, representative):
+                labels.append(index)
+                break
+        else:
+            representatives.append(candidate)
+            labels.append(len(representatives) - 1)
+    renumber: dict[int, int] = {}
+    clusters = [renumber.setdefault(label, len(renumber)) for label in labels]
+    return correct, swapped, clusters
+
+
+def raw_answer_ids(preds: list[list[str | None]]) -> npt.NDArray[np.int64]:
+    """Paper-mode ids: per row, equal raw strings share an id (first appearance order)."""
+    ids = np.full((len(preds), len(preds[0])), NO_ANSWER, dtype=np.int64)
+    for row, answers in enumerate(preds):
+        seen: dict[str, int] = {}
+        for col, answer in enumerate(answers):
+            if answer is not None:
+                ids[row, col] = seen.setdefault(answer, len(seen))
+    return ids
+
+
+def grades_key(pool: Pool, timeout: int = CALL_TIMEOUT) -> str:
+    """Cache key: sha256 of the pool file, the graded content and the grader's versions."""
+    digest = hashlib.sha256()
+    header = {
+        "pool_sha256": pool.sha256,
+        "grader": GRADER_VERSION,
+        "math_verify": importlib.metadata.version("math-verify"),
+        "timeout": timeout,
+    }
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    digest.update(json.dumps([pool.golds, pool.preds]).encode())
+    return digest.hexdigest()
+
+
+def grade_pool(
+    pool: Pool,
+    *,
+    cache: str | Path | bool | None = None,
+    workers: int | None = None,
+    timeout: int = CALL_TIMEOUT,
+    progress: bool = True,
+) -> Grades:
+    """Grade every sample of ``pool`` (or load the cached grades).
+
+    Parameters
+    ----------
+    pool
+        The pool; its extracted answers and golds are graded.
+    cache
+        Cache folder (default ``<cache_root()>/grades``); ``False`` disables caching.
+    workers
+        Worker processes (default: the number of CPUs).
+    timeout
+        Per-call math-verify timeout in seconds. A problem whose grading runs past
+        ``(2 + calls) * timeout`` seconds in total is killed and listed in ``Grades.failed``.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    Grades
+    """
+    folder = _grades_folder(cache)
+    key = grades_key(pool, timeout)
+    if folder is not None:
+        cached = load_grades(folder, key, pool)
+        if cached is not None:
+            return cached
+    shape = pool.scores.shape
+    raw_ids = raw_answer_ids(pool.preds)
+    uniques = [list(dict.fromkeys(a for a in row if a is not None)) for row in pool.preds]
+    tasks = [(pool.golds[row], uniques[row], timeout) for row in range(shape[0])]
+    deadlines = [float(timeout * (2 + 3 * len(u) + len(u) ** 2)) for u in uniques]
+    results = run_tasks(
+        grade_answers,
+        tasks,
+        workers=workers or os.cpu_count() or 1,
+        deadlines=deadlines,
+        description="grade",
+        progress=progress,
+    )
+    correct = np.zeros(shape, dtype=np.bool_)
+    swapped = np.zeros(shape, dtype=np.bool_)
+    cluster_ids = np.full(shape, NO_ANSWER, dtype=np.int64)
+    failed = []
+    for row, result in enumerate(results):
+        present = raw_ids[row] >= 0
+        if result is None:
+            failed.append(row)
+            cluster_ids[row, present] = raw_ids[row, present]
+            continue
+        flags, flags_swapped, clusters = (np.asarray(r) for r in result)
+        if len(uniques[row]):
+            correct[row, present] = flags[raw_ids[row, present]]
+            swapped[row, present] = flags_swapped[raw_ids[row, present]]
+            cluster_ids[row, present] = clusters[raw_ids[row, present]]
+    grades = Grades(correct, swapped, raw_ids, cluster_ids, tuple(failed))
+    if folder is not None:
+        save_grades(folder, key, grades, pool)
+    return grades
+
+
+def save_grades(folder: Path, key: str, grades: Grades, pool: Pool) -> None:
+    """Store ``grades`` as ``<key>.npz`` + ``<key>.json``, each written atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sidecar = {
+        "grader": GRADER_VERSION,
+        "source": pool.source,
+        "pool_sha256": pool.sha256,
+        "shape": list(pool.scores.shape),
+        "failed": list(grades.failed),
+    }
+    _atomic_write(folder / f"{key}.json", json.dumps(sidecar, indent=1).encode())
+    handle, temp = tempfile.mkstemp(prefix=f".{key}.", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            np.savez_compressed(out, **{name: getattr(grades, name) for name in _ARRAYS})
+        os.replace(temp, folder / f"{key}.npz")
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def load_grades(folder: Path, key: str, pool: Pool) -> Grades | None:
+    """Load the cached grades for ``key``; None when absent or not matching the pool's shape."""
+    arrays, sidecar = folder / f"{key}.npz", folder / f"{key}.json"
+    if not (arrays.is_file() and sidecar.is_file()):
+        return None
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    with np.load(arrays) as stored:
+        values = {name: stored[name] for name in _ARRAYS}
+    if any(v.shape != pool.scores.shape for v in values.values()):
+        return None
+    return Grades(
+        correct=values["correct"].astype(np.bool_),
+        correct_swapped=values["correct_swapped"].astype(np.bool_),
+        raw_ids=values["raw_ids"].astype(np.int64),
+        cluster_ids=values["cluster_ids"].astype(np.int64),
+        failed=tuple(int(v) for v in meta["failed"]),
+    )
+
+
+def _grades_folder(cache: str | Path | bool | None) -> Path | None:
+    """Where grades are cached: None when disabled, the default folder for None or True."""
+    if cache is False:
+        return None
+    if cache is None or cache is True:
+        return cache_root() / "grades"
+    return Path(cache)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
