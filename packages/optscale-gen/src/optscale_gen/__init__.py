@@ -1,3 +1,59 @@
-"""optscale-gen (under construction)."""
+"""Make OptScale pools: generation, PRM scoring and adaptive sampling, resumable.
 
-__all__: list[str] = []
+Generation runs behind one small interface, :class:`GenerationBackend`: :class:`VLLMBackend` on
+GPUs (vLLM is installed separately) and :class:`TransformersBackend` on CPU. :class:`PrmScorer`
+scores completions as upstream does with Qwen2.5-Math-PRM. :func:`generate_samples` runs waves of
+samples through both, journaling every finished chunk in a :class:`Journal`, and stops problems
+early when given optscale-math Allocators. Importing this package imports neither torch nor
+transformers nor vllm; they load when a model does. The command line is ``optscale-gen``.
+"""
+
+from optscale_gen._backend import (
+    GenerationBackend,
+    SamplingConfig,
+    TransformersBackend,
+    count_tokens,
+    sample_seed,
+)
+from optscale_gen._journal import Journal, JournalError, SampleRecord
+from optscale_gen._output import pool_items, write_pool
+from optscale_gen._prm import PrmScorer
+from optscale_gen._prompts import (
+    PRM_SYSTEM_PROMPT,
+    QUESTION_TEMPLATE,
+    RETRY_TEMPLATE,
+    STEP_TAG,
+    previous_answer,
+    prm_messages,
+    question_prompt,
+    split_steps,
+)
+from optscale_gen._runner import RunPlan, Scorer, generate_samples, score_samples
+from optscale_gen._vllm import VLLMBackend
+
+__all__ = [
+    "PRM_SYSTEM_PROMPT",
+    "QUESTION_TEMPLATE",
+    "RETRY_TEMPLATE",
+    "STEP_TAG",
+    "GenerationBackend",
+    "Journal",
+    "JournalError",
+    "PrmScorer",
+    "RunPlan",
+    "SampleRecord",
+    "SamplingConfig",
+    "Scorer",
+    "TransformersBackend",
+    "VLLMBackend",
+    "count_tokens",
+    "generate_samples",
+    "pool_items",
+    "previous_answer",
+    "prm_messages",
+    "question_prompt",
+    "sample_seed",
+    "score_samples",
+    "split_steps",
+    "write_pool",
+]
