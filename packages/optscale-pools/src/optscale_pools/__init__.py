@@ -1,10 +1,12 @@
 """Completion pools: read, write, grade, replay and simulate.
 
-The public API is what this module exports in ``__all__``. ``simulate_dataset`` is imported on
-first use: the simulator needs ``scipy.stats``, whose import costs seconds, and every grading
-worker process imports this package.
+The public API is what this module exports in ``__all__``. The simulator (``simulate_dataset``,
+``simulate_pool``, ``SimulationParams``, ``load_params``) is imported on first use: it needs
+``scipy.stats``, whose import costs seconds, and every grading worker process imports this
+package.
 """
 
+import importlib
 from typing import TYPE_CHECKING
 
 from optscale_pools.answers import extract_boxed
@@ -21,15 +23,21 @@ from optscale_pools.upstream import read_upstream_pool, upstream_record, write_u
 from optscale_pools.view import make_view
 
 if TYPE_CHECKING:
-    from optscale_pools.simulate import simulate_dataset
+    from optscale_pools.simulate import simulate_dataset, simulate_pool
+    from optscale_pools.simulation_model import SimulationParams, load_params
+
+_LAZY = {
+    "simulate_dataset": "optscale_pools.simulate",
+    "simulate_pool": "optscale_pools.simulate",
+    "SimulationParams": "optscale_pools.simulation_model",
+    "load_params": "optscale_pools.simulation_model",
+}
 
 
 def __getattr__(name: str) -> object:
-    """Import ``simulate_dataset`` lazily (see the module docstring)."""
-    if name == "simulate_dataset":
-        from optscale_pools.simulate import simulate_dataset
-
-        return simulate_dataset
+    """Import the simulator lazily (see the module docstring)."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     msg = f"module 'optscale_pools' has no attribute {name!r}"
     raise AttributeError(msg)
 
@@ -50,6 +58,7 @@ __all__ = [
     "PoolView",
     "Prompts",
     "ReplayResult",
+    "SimulationParams",
     "cache_root",
     "correctness_for",
     "cross_fit",
@@ -58,6 +67,7 @@ __all__ = [
     "fetch",
     "grade_pool",
     "load_manifest",
+    "load_params",
     "make_view",
     "normalise_text",
     "oracle_bound",
@@ -68,6 +78,7 @@ __all__ = [
     "replay",
     "select_cell",
     "simulate_dataset",
+    "simulate_pool",
     "upstream_record",
     "write_upstream_pool",
 ]

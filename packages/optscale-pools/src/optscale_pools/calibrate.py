@@ -210,7 +210,7 @@ def _with_theta(params: SimulationParams, theta: npt.ArrayLike) -> SimulationPar
     )
 
 
-def fit(mirror: Path, dataset: str) -> SimulationParams:
+def fit(mirror: Path, dataset: str, *, maxiter: int = 60, popsize: int = 12) -> SimulationParams:
     """Fit difficulty, verifier quality and wrong-answer structure to the BoN and majority curves.
 
     Notes
@@ -219,7 +219,8 @@ def fit(mirror: Path, dataset: str) -> SimulationParams:
     ``N = 1..K``, for BoN and majority vote, plus ``MISS_PENALTY`` per check at ``CHECK_N``
     outside the tolerance of :func:`accuracy_tolerance`, on the pool drawn with ``FIT_SEED``
     (its latents are drawn once). It is piecewise constant (correctness flips at thresholds), so
-    it is minimised by seeded differential evolution over ``BOUNDS``.
+    it is minimised by seeded differential evolution over ``BOUNDS`` (``maxiter`` generations of
+    ``popsize`` members per parameter).
     """
     target = published(mirror, dataset)
     mu, sigma = score_laws(mirror, dataset)
@@ -259,7 +260,9 @@ def fit(mirror: Path, dataset: str) -> SimulationParams:
         misses = np.count_nonzero(np.abs(gaps[:, checks]) > tolerance + 1e-9)
         return float(np.sum(gaps**2) + MISS_PENALTY * misses)
 
-    result = differential_evolution(loss, BOUNDS, seed=0, maxiter=60, popsize=12, polish=False)
+    result = differential_evolution(
+        loss, BOUNDS, seed=0, maxiter=maxiter, popsize=popsize, polish=False
+    )
     return _with_theta(base, result.x)
 
 
@@ -344,6 +347,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=PARAMS_DIR, help="parameter folder")
     parser.add_argument("--table", action="store_true", help="print the residual table only")
+    parser.add_argument(
+        "--maxiter", type=int, default=60, help="differential evolution generations"
+    )
+    parser.add_argument("--popsize", type=int, default=12, help="population per parameter")
     args = parser.parse_args(argv)
     if args.mirror is None or not Path(args.mirror).is_dir():
         print(
@@ -355,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.table:
         args.out.mkdir(parents=True, exist_ok=True)
         for dataset in datasets:
-            params = fit(Path(args.mirror), dataset)
+            params = fit(Path(args.mirror), dataset, maxiter=args.maxiter, popsize=args.popsize)
             path = args.out / f"{dataset}.json"
             _write_atomically(path, json.dumps(params.to_json(), indent=1) + "\n")
             print(f"{dataset}: wrote {path}", flush=True)
@@ -369,6 +376,7 @@ def _write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
+        os.chmod(temp, 0o644)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
