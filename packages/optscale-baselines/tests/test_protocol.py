@@ -144,3 +144,26 @@ def test_public_api():
         assert isinstance(type(cls).grid(), list)
         assert cls.verify_order in ("gold_pred", "pred_gold")
         assert cls.mode == "paper"
+
+
+@pytest.mark.parametrize("mode", ["paper", "fair"])
+def test_rows_independent_policies_decide_each_row_alone(mode):
+    # replay stacks sample orders into one call for policies that declare rows_independent:
+    # that is only sound if a row's decision does not depend on the other rows.
+    view = random_view(np.random.default_rng(7), 12, 16)
+    for policy in policies(10, mode):
+        if not getattr(policy, "rows_independent", False):
+            continue
+        whole = policy.run(view)
+        for row in range(view.scores.shape[0]):
+            alone = policy.run(
+                View(
+                    **{
+                        f.name: getattr(view, f.name)[row : row + 1]
+                        for f in dataclasses.fields(view)
+                    }
+                )
+            )
+            assert alone.n_used[0] == whole.n_used[row], (policy.name, row)
+            assert alone.pick[0] == whole.pick[row], (policy.name, row)
+    assert not getattr(DifficultyAdaptiveSC(10, mode), "rows_independent", False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -80,6 +80,8 @@ class BestOfN:
     mode: Mode = "paper"
     score: ScoreKind = "mean"
     name: str = field(init=False)
+    # Each problem is decided from its own row alone: replay may stack sample orders.
+    rows_independent: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         check_budget("n", self.n)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -44,6 +44,8 @@ class SelfConsistency:
     n: int
     mode: Mode = "paper"
     name: str = field(init=False)
+    # Each problem is decided from its own row alone: replay may stack sample orders.
+    rows_independent: ClassVar[bool] = True
     verify_order: VerifyOrder = field(init=False, default="gold_pred")
 
     def __post_init__(self) -> None:
@@ -86,6 +88,8 @@ class WeightedSelfConsistency:
     aggregate: Aggregate = "sum"
     mode: Mode = "paper"
     name: str = field(init=False)
+    # Each problem is decided from its own row alone: replay may stack sample orders.
+    rows_independent: ClassVar[bool] = True
     verify_order: VerifyOrder = field(init=False, default="gold_pred")
 
     def __post_init__(self) -> None:
@@ -134,6 +138,8 @@ class MRThinking:
     n: int
     mode: Mode = "paper"
     name: str = field(init=False)
+    # Each problem is decided from its own row alone: replay may stack sample orders.
+    rows_independent: ClassVar[bool] = True
     verify_order: VerifyOrder = field(init=False, default="gold_pred")
 
     def __post_init__(self) -> None:

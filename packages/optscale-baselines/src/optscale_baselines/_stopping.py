@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -64,6 +64,8 @@ class EarlyStoppingSC:
     max_n: int = 64
     mode: Mode = "paper"
     name: str = field(init=False)
+    # Each problem is decided from its own row alone: replay may stack sample orders.
+    rows_independent: ClassVar[bool] = True
     verify_order: VerifyOrder = field(init=False, default="gold_pred")
 
     def __post_init__(self) -> None:
@@ -113,6 +115,8 @@ class AdaptiveSC:
     max_n: int = 64
     mode: Mode = "paper"
     name: str = field(init=False)
+    # Each problem is decided from its own row alone: replay may stack sample orders.
+    rows_independent: ClassVar[bool] = True
     verify_order: VerifyOrder = field(init=False, default="gold_pred")
 
     def __post_init__(self) -> None:
