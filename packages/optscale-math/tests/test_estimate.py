@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from optscale_math import (
+    RIDGE_SIGMA,
+    SIGMA_FLOOR,
+    FitStatus,
+    fit_map,
+    fit_mle,
+    neg_log_likelihood,
+    upstream_fit,
+)
+from scipy.stats import truncnorm
+
+
+def draw(rng: np.random.Generator, size: int, k: int) -> np.ndarray:
+    """Scores from truncated normals; 30% of rows piled up against 1 (as real PRM scores are)."""
+    mu, sigma = rng.uniform(-0.5, 2.0, size), rng.uniform(0.01, 0.5, size)
+    pile = rng.random(size) < 0.3
+    mu[pile], sigma[pile] = rng.uniform(1.0, 3.0, pile.sum()), rng.uniform(0.005, 0.1, pile.sum())
+    a, b = -mu / sigma, (1 - mu) / sigma
+    return truncnorm.rvs(
+        a[:, None],
+        b[:, None],
+        loc=mu[:, None],
+        scale=sigma[:, None],
+        size=(size, k),
+        random_state=rng,
+    )
+
+
+@pytest.mark.parametrize("k", [3, 5, 10, 20])
+@pytest.mark.parametrize("variant", ["mle", "map"])
+def test_at_least_as_good_as_per_row_lbfgsb(rng: np.random.Generator, k: int, variant: str) -> None:
+    size = 150  # per (k, variant); the benchmark runs 10,000
+    x = draw(rng, size, k)
+    pm, ps = rng.uniform(0.3, 1.0, size), rng.uniform(0.02, 0.3, size)
+    if variant == "mle":
+        fit, ref, prior = fit_mle(x), upstream_fit(x), None
+    else:
+        fit, ref, prior = fit_map(x, pm, ps), upstream_fit(x, pm, ps), (pm, ps)
+    assert np.all(np.isfinite(fit.mu))
+    assert np.all(np.isfinite(fit.sigma))
+    assert np.all(fit.sigma >= SIGMA_FLOOR)
+    ours = neg_log_likelihood(x, fit.mu, fit.sigma, prior)
+    theirs = neg_log_likelihood(x, ref[0], np.maximum(ref[1], SIGMA_FLOOR), prior)
+    assert np.all(np.isfinite(ours))
+    assert np.sum(ours > theirs + 1e-6) <= 1  # the bench checks >= 99.9% on 10,000 rows
+
+
+def test_degenerate_rows_get_the_documented_answer() -> None:
+    x = np.array([[0.7, 0.7, 0.7], [1.0, 1.0, 1.0], [0.4, np.nan, np.nan], [0.0, 0.0, np.nan]])
+    fit = fit_mle(x)
+    np.testing.assert_array_equal(fit.status, FitStatus.DEGENERATE)
+    np.testing.assert_allclose(fit.mu, [0.7, 1.0, 0.4, 0.0])
+    np.testing.assert_allclose(fit.sigma, SIGMA_FLOOR)
+    # For a score inside (0, 1) that answer is the optimum under the bound sigma >= 1e-6.
+    ref = upstream_fit(x[:1])
+    assert neg_log_likelihood(x[:1], fit.mu[:1], fit.sigma[:1])[0] <= (
+        neg_log_likelihood(x[:1], ref[0], np.maximum(ref[1], SIGMA_FLOOR))[0] + 1e-9
+    )
+    mapped = fit_map(x, 0.5, 0.2)
+    assert np.all(np.isfinite(mapped.mu))
+    assert np.all(np.isfinite(mapped.sigma))
+
+
+def test_scores_piled_at_one_run_off_but_stay_finite(rng: np.random.Generator) -> None:
+    # Scores a hair below 1: many rows have no finite MLE (the histogram keeps rising to 1).
+    x = 1.0 - rng.exponential(0.01, size=(50, 10)).clip(0, 1)
+    fit = fit_mle(x)
+    unbounded = fit.status == FitStatus.UNBOUNDED
+    assert np.all((fit.status == FitStatus.OK) | unbounded)
+    assert unbounded.sum() >= 5
+    np.testing.assert_allclose(fit.sigma[unbounded], RIDGE_SIGMA)
+    assert np.all(fit.mu[unbounded] > 1)
+    assert np.all(np.isfinite(fit.mu))
+    ref = upstream_fit(x)
+    ours = neg_log_likelihood(x, fit.mu, fit.sigma)
+    assert np.all(ours <= neg_log_likelihood(x, ref[0], np.maximum(ref[1], SIGMA_FLOOR)) + 1e-6)
+
+
+def test_padding_is_ignored(rng: np.random.Generator) -> None:
+    x = draw(rng, 30, 5)
+    padded = np.concatenate([x, np.full((30, 3), np.nan)], axis=1)
+    for fit in (fit_mle, lambda s: fit_map(s, 0.8, 0.1)):
+        a, b = fit(x), fit(padded)
+        np.testing.assert_allclose(a.mu, b.mu, rtol=1e-7)
+        np.testing.assert_allclose(a.sigma, b.sigma, rtol=1e-7)
+
+
+def test_negative_prior_sigma_is_allowed() -> None:
+    # Published predictor priors have sigma < 0 at times: it pulls sigma to the floor.
+    fit = fit_map(np.array([[0.9, 0.95, 0.97]]), 0.7, -0.05)
+    assert np.isfinite(fit.mu[0])
+    assert fit.sigma[0] >= SIGMA_FLOOR
+
+
+@pytest.mark.parametrize(
+    ("scores", "message"),
+    [
+        (np.array([[0.5, np.nan, 0.6]]), "NaN before a score in row 0"),
+        (np.array([[0.5, 0.6], [np.nan, np.nan]]), "row 1 has no score"),
+        (np.array([[0.5, 1.2]]), r"\[0, 1\]"),
+        (np.array([0.5, 0.6]), "2-D"),
+        (np.zeros((2, 0)), "2-D"),
+    ],
+)
+def test_bad_scores(scores: np.ndarray, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        fit_mle(scores)
+    with pytest.raises(ValueError, match=message):
+        fit_map(scores, 0.5, 0.1)
+
+
+def test_bad_priors() -> None:
+    x = np.full((3, 2), 0.5)
+    with pytest.raises(ValueError, match="prior_mu"):
+        fit_map(x, np.zeros(2), 0.1)
+    with pytest.raises(ValueError, match="prior_mu"):
+        fit_map(x, np.nan, 0.1)
+    with pytest.raises(ValueError, match="prior_sigma_std"):
+        fit_map(x, 0.5, 0.1, prior_sigma_std=0.0)
