@@ -1,0 +1,145 @@
+"""Paper mode: every method replayed in pool order with upstream's rules, grids and selection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from optscale_apps.loaded import LoadedPools, evaluate, oracle_curve
+from optscale_apps.published import Published
+from optscale_apps.records import OPTSCALE_VARIANTS, CurvePoint, OptScaleCell
+
+MAX_CURVE_N = 64
+"""``curves.csv`` holds every N from 1 to 64 (or to K, for a pool of fewer samples)."""
+
+
+@dataclass(frozen=True)
+class PaperResult:
+    """Everything paper mode computed on one pool."""
+
+    curves: list[CurvePoint]
+    cells: list[OptScaleCell]
+    oracle: list[CurvePoint]
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    """A policy that replays decisions already made (DSC's sweep shares one random stream)."""
+
+    name: str
+    decisions: Any
+    verify_order: str = "gold_pred"
+
+    def run(self, view: Any) -> Any:
+        return self.decisions
+
+
+def _curve(
+    loaded: LoadedPools,
+    method: str,
+    setting: str,
+    make: Callable[[int], Any],
+    sequential: bool = False,
+) -> list[CurvePoint]:
+    points = []
+    for n in curve_ns(loaded):
+        result = evaluate(loaded, make(n), sequential=sequential)
+        points.append(CurvePoint(method, setting, n, result.accuracy, result.mean_tokens))
+    return points
+
+
+def curve_ns(loaded: LoadedPools) -> range:
+    """Budgets of the curves: 1..64, or 1..K for a pool of K < 64 samples per problem."""
+    return range(1, min(MAX_CURVE_N, loaded.view.n_samples) + 1)
+
+
+def baseline_curves(loaded: LoadedPools) -> list[CurvePoint]:
+    """BoN, SC, ESC, ASC, DSC (upstream's ``max_sample_size`` sweep) and MR-Thinking, N = 1..64."""
+    from optscale_baselines import (
+        AdaptiveSC,
+        BestOfN,
+        DifficultyAdaptiveSC,
+        EarlyStoppingSC,
+        MRThinking,
+        SelfConsistency,
+    )
+
+    curves = _curve(loaded, "BoN", "", lambda n: BestOfN(n, mode="paper"))
+    curves += _curve(loaded, "SC", "", lambda n: SelfConsistency(n, mode="paper"))
+    curves += _curve(
+        loaded, "ESC", "window=5", lambda n: EarlyStoppingSC(window=5, max_n=n, mode="paper")
+    )
+    curves += _curve(
+        loaded, "ASC", "threshold=0.95", lambda n: AdaptiveSC(threshold=0.95, max_n=n, mode="paper")
+    )
+    sizes = curve_ns(loaded)
+    _, sweep = DifficultyAdaptiveSC.paper_sweep(loaded.view, sizes=sizes, default_size=sizes[-1])
+    for n, decisions in zip(sizes, sweep, strict=True):
+        result = evaluate(loaded, _Fixed(f"dsc@{n}", decisions))
+        curves.append(CurvePoint("DSC", "", n, result.accuracy, result.mean_tokens))
+    if loaded.seq_view is not None:
+        curves += _curve(
+            loaded, "MR-Thinking", "", lambda n: MRThinking(n, mode="paper"), sequential=True
+        )
+    return curves
+
+
+def optscale_cells(
+    loaded: LoadedPools, published: Published, progress: bool = True
+) -> list[OptScaleCell]:
+    """Every OptScale grid cell of every panel upstream evaluated, for both variants.
+
+    The panels (``max_N`` with its peek) and the target-score and percentile grids are read from
+    upstream's notebook output, so each dataset gets the grid upstream actually used. Panels
+    whose max_N exceeds the pool's K are left out.
+    """
+    from optscale_math import OptScalePolicy
+
+    settings: list[tuple[str, int, int, float, float]] = [
+        (variant, max_n, peek, target, percentile)
+        for variant in OPTSCALE_VARIANTS.values()
+        for max_n, peek in published.panels
+        if max_n <= loaded.view.n_samples
+        for target in published.target_scores
+        for percentile in published.percentiles
+    ]
+    cells = []
+    bar: Iterable[tuple[str, int, int, float, float]] = tqdm(
+        settings, desc="OptScale grid", unit="cell", disable=not progress, leave=False
+    )
+    for variant, max_n, peek, target, percentile in bar:
+        policy = OptScalePolicy(
+            variant=variant.lower(),
+            peek=peek,
+            max_n=max_n,
+            target_score=target,
+            percentile=percentile,
+            mode="paper",
+        )
+        result = evaluate(loaded, policy)
+        cells.append(
+            OptScaleCell(
+                variant,
+                max_n,
+                peek,
+                target,
+                percentile,
+                result.accuracy,
+                result.mean_tokens,
+                tuple(int(n) for n in np.asarray(result.n_used)[0]),
+            )
+        )
+    return cells
+
+
+def run_paper(loaded: LoadedPools, published: Published) -> PaperResult:
+    """Paper mode on one loaded pool: curves, OptScale grid and the oracle bound."""
+    return PaperResult(
+        curves=baseline_curves(loaded),
+        cells=optscale_cells(loaded, published),
+        oracle=oracle_curve(loaded),
+    )

@@ -1,0 +1,202 @@
+"""Accuracy against mean tokens per problem: every method, Pareto fronts and the oracle bound.
+
+Figures are drawn with matplotlib's Agg backend (no display needed) and saved atomically. Every
+title says whether the pool behind it is REAL or SIMULATED.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+from optscale_apps.records import METHODS, CurvePoint, FairPoint, OptScaleCell
+from optscale_apps.tables import replace_into
+
+COLORS = {
+    "BoN": "#1f77b4",
+    "SC": "#ff7f0e",
+    "MR-Thinking": "#8c564b",
+    "ESC": "#2ca02c",
+    "ASC": "#9467bd",
+    "DSC": "#e377c2",
+    "OptScale^0": "#d62728",
+    "OptScale^t": "#17becf",
+}
+LABELS = {"OptScale^0": "OptScale$^0$ (MLE)", "OptScale^t": "OptScale$^t$ (MAP)"}
+
+Point = tuple[float, float]
+
+
+def pareto_front(points: Sequence[Point]) -> list[Point]:
+    """Points ``(tokens, accuracy)`` that no other point beats on both (fewer tokens, higher acc).
+
+    Returned sorted by tokens, so accuracy increases strictly along the front.
+    """
+    front: list[Point] = []
+    for tokens, accuracy in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not front or accuracy > front[-1][1]:
+            front.append((tokens, accuracy))
+    return front
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        replace_into(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+
+
+def _draw_front(ax: Axes, points: Sequence[Point]) -> None:
+    front = pareto_front(points)
+    if front:
+        xs = [tokens for tokens, _ in front]
+        ys = [100 * accuracy for _, accuracy in front]
+        ax.step(xs, ys, where="post", color="black", lw=1.2, alpha=0.7, label="Pareto front")
+
+
+def _draw_oracle(ax: Axes, oracle: Sequence[CurvePoint]) -> None:
+    if oracle:
+        ax.plot(
+            [p.mean_tokens for p in oracle],
+            [100 * p.accuracy for p in oracle],
+            ls=":",
+            color="grey",
+            lw=1.5,
+            label="oracle bound",
+        )
+
+
+def _draw_paper_panel(
+    ax: Axes,
+    curves: Sequence[CurvePoint],
+    cells: Sequence[OptScaleCell],
+    selected: Sequence[CurvePoint],
+    oracle: Sequence[CurvePoint],
+) -> None:
+    for method in METHODS:
+        points = sorted((p for p in curves if p.method == method), key=lambda p: p.n)
+        if points:
+            ax.plot(
+                [p.mean_tokens for p in points],
+                [100 * p.accuracy for p in points],
+                color=COLORS[method],
+                lw=1.3,
+                alpha=0.85,
+                label=LABELS.get(method, method),
+            )
+    for method, variant in (("OptScale^0", "MLE"), ("OptScale^t", "MAP")):
+        grid = [c for c in cells if c.variant == variant]
+        ax.scatter(
+            [c.mean_tokens for c in grid],
+            [100 * c.accuracy for c in grid],
+            s=6,
+            color=COLORS[method],
+            alpha=0.25,
+        )
+        chosen = sorted((p for p in selected if p.method == method), key=lambda p: p.n)
+        ax.plot(
+            [p.mean_tokens for p in chosen],
+            [100 * p.accuracy for p in chosen],
+            marker="*",
+            ms=11,
+            color=COLORS[method],
+            lw=1.5,
+            label=f"{LABELS[method]} (selected)",
+        )
+    everything = [(p.mean_tokens, p.accuracy) for p in curves]
+    everything += [(c.mean_tokens, c.accuracy) for c in cells]
+    _draw_front(ax, everything)
+    _draw_oracle(ax, oracle)
+    ax.set_xscale("log")
+    ax.set_xlabel("mean tokens per problem (log scale)")
+    ax.grid(True, which="both", alpha=0.25)
+
+
+def plot_paper(
+    path: Path,
+    *,
+    title: str,
+    ours: tuple[Sequence[CurvePoint], Sequence[OptScaleCell], Sequence[CurvePoint]],
+    published: tuple[Sequence[CurvePoint], Sequence[OptScaleCell], Sequence[CurvePoint]],
+    oracle: Sequence[CurvePoint],
+    ours_label: str,
+) -> None:
+    """Paper mode: this run (left) beside the published numbers (right), same axes.
+
+    ``ours`` and ``published`` are ``(curves, OptScale grid cells, selected OptScale points)``;
+    lines are the per-N curves of the baselines, faint dots every OptScale grid cell, stars the
+    cells the paper's selection rule picks at N = 8, 16, 32, 64.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.8), sharey=True, sharex=True)
+    _draw_paper_panel(axes[0], *ours, oracle)
+    axes[0].set_title(ours_label)
+    _draw_paper_panel(axes[1], *published, ())
+    axes[1].set_title("published (paper's real pool)")
+    axes[0].set_ylabel("accuracy (%)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.02), ncol=5, fontsize=9)
+    fig.suptitle(title, fontsize=13, weight="bold")
+    _save(fig, path)
+
+
+def plot_fair(
+    path: Path,
+    *,
+    title: str,
+    points: Sequence[FairPoint],
+    oracle: Sequence[CurvePoint],
+) -> None:
+    """Fair mode: every method at N = 8..64 with 95% intervals, the Pareto front, the oracle."""
+    fig, ax = plt.subplots(figsize=(10, 6))
+    for method in METHODS:
+        mine = sorted((p for p in points if p.method == method), key=lambda p: p.n)
+        if not mine:
+            continue
+        xs = [p.mean_tokens.value for p in mine]
+        ys = [100 * p.accuracy.value for p in mine]
+        ax.errorbar(
+            xs,
+            ys,
+            xerr=[
+                [x - p.mean_tokens.low for x, p in zip(xs, mine, strict=True)],
+                [p.mean_tokens.high - x for x, p in zip(xs, mine, strict=True)],
+            ],
+            yerr=[
+                [y - 100 * p.accuracy.low for y, p in zip(ys, mine, strict=True)],
+                [100 * p.accuracy.high - y for y, p in zip(ys, mine, strict=True)],
+            ],
+            marker="o",
+            ms=5,
+            capsize=2,
+            elinewidth=0.8,
+            alpha=0.85,
+            color=COLORS[method],
+            label=LABELS.get(method, method),
+        )
+        for x, y, p in zip(xs, ys, mine, strict=True):
+            ax.annotate(f"{p.n}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    _draw_front(ax, [(p.mean_tokens.value, p.accuracy.value) for p in points])
+    _draw_oracle(ax, oracle)
+    ax.set_xscale("log")
+    ax.set_xlabel("mean tokens per problem (log scale)")
+    ax.set_ylabel("accuracy (%), 95% intervals")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9)
+    ax.set_title(title, fontsize=12, weight="bold")
+    _save(fig, path)

@@ -1,0 +1,171 @@
+"""Turn this run's numbers and the published ones into tables and CSV rows (formatting only)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from optscale_apps.datasets import PAPER_NS, DatasetSpec
+from optscale_apps.published import Published
+from optscale_apps.records import (
+    METHODS,
+    OPTSCALE_VARIANTS,
+    CurvePoint,
+    FairPoint,
+    OptScaleCell,
+    best_cell,
+)
+from optscale_apps.tables import Cell, Table
+
+PAPER_COLUMNS = (
+    "method",
+    "N",
+    "accuracy (%)",
+    "published (%)",
+    "diff (pts)",
+    "mean tokens",
+    "published tokens",
+    "diff tokens (%)",
+    "setting",
+    "published setting",
+)
+FAIR_COLUMNS = ("method", "N", "accuracy (%)", "95% CI (%)", "mean tokens", "95% CI", "setting")
+CURVE_COLUMNS = ("method", "setting", "N", "accuracy", "mean_tokens")
+CELL_COLUMNS = (
+    "variant",
+    "max_N",
+    "peek",
+    "target_score",
+    "percentile",
+    "accuracy",
+    "mean_tokens",
+    "n_per_problem",
+)
+
+
+def caption(spec: DatasetSpec, mode: str, simulated: bool, extra: str = "") -> str:
+    """Caption naming the dataset, the mode and, first, whether the pool is REAL or SIMULATED."""
+    kind = "SIMULATED pool" if simulated else "REAL pool"
+    text = f"{kind}: {spec.upstream}, {mode} mode"
+    return f"{text}; {extra}" if extra else text
+
+
+def cell_setting(cell: OptScaleCell) -> str:
+    """Short text of an OptScale cell's hyperparameters."""
+    return f"peek={cell.peek}, target={cell.target_score:g}, pct={cell.percentile:g}"
+
+
+def selected_points(cells: Sequence[OptScaleCell]) -> list[CurvePoint]:
+    """List the paper's selected OptScale point per variant and panel, as curve points."""
+    points = []
+    for method, variant in OPTSCALE_VARIANTS.items():
+        for max_n in sorted({c.max_n for c in cells if c.variant == variant}):
+            cell = best_cell([c for c in cells if c.variant == variant and c.max_n == max_n])
+            points.append(
+                CurvePoint(method, cell_setting(cell), max_n, cell.accuracy, cell.mean_tokens)
+            )
+    return points
+
+
+def _at(points: Sequence[CurvePoint], method: str, n: int) -> CurvePoint | None:
+    return next((p for p in points if p.method == method and p.n == n), None)
+
+
+def paper_table(
+    spec: DatasetSpec,
+    simulated: bool,
+    curves: Sequence[CurvePoint],
+    cells: Sequence[OptScaleCell],
+    published: Published,
+) -> Table:
+    """Paper mode: every method at N = 8..64, next to the published number and the difference.
+
+    Baseline rows read this run's curves at N; OptScale rows apply the paper's selection rule
+    (best test accuracy, ties to the fewest tokens) to this run's grid. Methods this run did not
+    produce are left out.
+    """
+    ours = [*curves, *selected_points(cells)]
+    theirs = selected_points(published.cells)
+    rows: list[list[Cell]] = []
+    for n in PAPER_NS:
+        for method in METHODS:
+            point = _at(ours, method, n)
+            if point is None:
+                continue
+            acc, tokens = 100 * point.accuracy, point.mean_tokens
+            row: list[Cell] = [method, n, f"{acc:.1f}"]
+            pub = published.table.get((method, n))
+            if pub is None:
+                row += [None, None, f"{tokens:.0f}", None, None]
+            else:
+                pub_acc, pub_tokens = 100 * pub[0], pub[1]
+                row += [
+                    f"{pub_acc:.1f}",
+                    _signed(acc - pub_acc),
+                    f"{tokens:.0f}",
+                    f"{pub_tokens:.0f}",
+                    _signed(100 * (tokens - pub_tokens) / pub_tokens),
+                ]
+            pub_point = _at(theirs, method, n)
+            row += [point.setting, pub_point.setting if pub_point else None]
+            rows.append(row)
+    note = "published = results/results_table.csv of the paper (its real pool)"
+    return Table(caption(spec, "paper", simulated, note), _kind(simulated), PAPER_COLUMNS, rows)
+
+
+def fair_table(
+    spec: DatasetSpec, simulated: bool, points: Sequence[FairPoint], orders: int
+) -> Table:
+    """Fair mode: every method at N = 8..64 with 95% intervals over random sample orders."""
+    rows: list[list[Cell]] = []
+    for n in PAPER_NS:
+        for method in METHODS:
+            point = next((p for p in points if p.method == method and p.n == n), None)
+            if point is None:
+                continue
+            acc, tok = point.accuracy, point.mean_tokens
+            rows.append(
+                [
+                    method,
+                    n,
+                    f"{100 * acc.value:.1f}",
+                    f"[{100 * acc.low:.1f}, {100 * acc.high:.1f}]",
+                    f"{tok.value:.0f}",
+                    f"[{tok.low:.0f}, {tok.high:.0f}]",
+                    point.setting,
+                ]
+            )
+    note = f"{orders} random sample orders, hyperparameters cross-fitted"
+    return Table(caption(spec, "fair", simulated, note), _kind(simulated), FAIR_COLUMNS, rows)
+
+
+def curve_rows(curves: Sequence[CurvePoint]) -> list[list[Cell]]:
+    """Rows of ``curves.csv``."""
+    return [[p.method, p.setting, p.n, p.accuracy, p.mean_tokens] for p in curves]
+
+
+def cell_rows(cells: Sequence[OptScaleCell]) -> list[list[Cell]]:
+    """Rows of ``optscale_cells.csv``; the per-problem N is a JSON list."""
+    return [
+        [
+            c.variant,
+            c.max_n,
+            c.peek,
+            c.target_score,
+            c.percentile,
+            c.accuracy,
+            c.mean_tokens,
+            json.dumps(list(c.n_per_problem)),
+        ]
+        for c in cells
+    ]
+
+
+def _signed(value: float) -> str:
+    """``value`` with a sign and one decimal, never ``-0.0``."""
+    text = f"{value:+.1f}"
+    return "+0.0" if text == "-0.0" else text
+
+
+def _kind(simulated: bool) -> str:
+    return "SIMULATED" if simulated else "REAL"

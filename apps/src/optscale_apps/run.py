@@ -1,0 +1,107 @@
+"""One reproduction run: find or simulate the pools, compute one mode, write every output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from optscale_apps.datasets import DatasetSpec
+from optscale_apps.fair import run_fair
+from optscale_apps.inputs import Priors, choose_priors, resolve_pools
+from optscale_apps.loaded import LoadedPools, load_pools
+from optscale_apps.paper import run_paper
+from optscale_apps.plots import plot_fair, plot_paper
+from optscale_apps.published import Published, load_published
+from optscale_apps.report import (
+    CELL_COLUMNS,
+    CURVE_COLUMNS,
+    cell_rows,
+    curve_rows,
+    fair_table,
+    paper_table,
+    selected_points,
+)
+from optscale_apps.tables import write_rows_csv, write_table
+
+PLOT_FILE = "accuracy_vs_tokens.png"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything ``optscale-reproduce`` was asked to do (see its ``--help``)."""
+
+    spec: DatasetSpec
+    mode: str
+    out_dir: Path
+    pool: Path | None
+    seq_pool: Path | None
+    prompts: Path | None
+    priors: Path | None
+    published_priors: bool
+    pools_dir: Path
+    cache_dir: Path
+    orders: int
+    seed: int
+
+
+def run(config: RunConfig) -> list[Path]:
+    """Run one mode on one dataset and return the paths written."""
+    inputs = resolve_pools(
+        config.spec,
+        pool=config.pool,
+        seq_pool=config.seq_pool,
+        prompts=config.prompts,
+        pools_dir=config.pools_dir,
+        cache_dir=config.cache_dir,
+        seed=config.seed,
+    )
+    published = load_published(config.spec)
+
+    def priors_for(problems: list[str]) -> Priors:
+        return choose_priors(
+            config.spec,
+            problems,
+            priors_file=config.priors,
+            published=published if config.published_priors else None,
+            cache_dir=config.cache_dir,
+        )
+
+    loaded = load_pools(inputs, config.mode, priors_for, config.cache_dir)
+    if config.mode == "paper":
+        return _write_paper(config, loaded, published)
+    return _write_fair(config, loaded, published)
+
+
+def _write_paper(config: RunConfig, loaded: LoadedPools, published: Published) -> list[Path]:
+    result = run_paper(loaded, published)
+    out = config.out_dir
+    table = paper_table(config.spec, loaded.simulated, result.curves, result.cells, published)
+    written = write_table(table, out)
+    write_rows_csv(out / "curves.csv", CURVE_COLUMNS, curve_rows(result.curves))
+    write_rows_csv(out / "optscale_cells.csv", CELL_COLUMNS, cell_rows(result.cells))
+    written += [out / "curves.csv", out / "optscale_cells.csv"]
+    kind = "SIMULATED pool" if loaded.simulated else "REAL pool"
+    plot_paper(
+        out / PLOT_FILE,
+        title=f"{config.spec.upstream}, paper mode: {kind}",
+        ours=(result.curves, result.cells, selected_points(result.cells)),
+        published=(published.curves, published.cells, selected_points(published.cells)),
+        oracle=result.oracle,
+        ours_label=f"this run ({kind})",
+    )
+    return [*written, out / PLOT_FILE]
+
+
+def _write_fair(config: RunConfig, loaded: LoadedPools, published: Published) -> list[Path]:
+    result = run_fair(loaded, published, orders=config.orders, seed=config.seed)
+    out = config.out_dir
+    table = fair_table(config.spec, loaded.simulated, result.points, config.orders)
+    written = write_table(table, out)
+    kind = "SIMULATED pool" if loaded.simulated else "REAL pool"
+    plot_fair(
+        out / PLOT_FILE,
+        title=f"{config.spec.upstream}, fair mode ({config.orders} orders): {kind}",
+        points=result.points,
+        oracle=result.oracle,
+    )
+    return [*written, out / PLOT_FILE]

@@ -1,0 +1,148 @@
+"""Table writers: one table, three forms (CSV, Markdown, LaTeX), written atomically.
+
+Every table carries a caption that says whether its numbers come from a REAL or a SIMULATED pool;
+the CSV form, which has no caption, carries it in a ``pool`` column instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+Cell = str | int | float | None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A captioned table of already-formatted or numeric cells.
+
+    Attributes
+    ----------
+    caption
+        One sentence naming the dataset, the mode and the pool kind (REAL or SIMULATED).
+    pool_kind
+        ``"REAL"`` or ``"SIMULATED"``; written as a column of the CSV form.
+    columns
+        Column headers.
+    rows
+        Rows of cells; None prints as empty (e.g. no published number).
+    """
+
+    caption: str
+    pool_kind: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Cell]]
+
+
+def replace_into(tmp: str, path: Path) -> None:
+    """Give a finished temporary file the usual permissions and move it onto ``path``.
+
+    ``tempfile.mkstemp`` creates files readable by their owner only; outputs are meant to be
+    shared, so they get ``0o666`` less the process umask, as ``open`` would give them.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        replace_into(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _text(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float):
+        return f"{cell:.6g}"
+    return str(cell)
+
+
+def to_csv(table: Table) -> str:
+    """CSV form: a header row, then one row per table row, with a trailing ``pool`` column."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*table.columns, "pool"])
+    for row in table.rows:
+        writer.writerow([*(_text(cell) for cell in row), table.pool_kind])
+    return buffer.getvalue()
+
+
+def to_markdown(table: Table) -> str:
+    """Markdown form: the caption in bold, then a pipe table."""
+    lines = [f"**{table.caption}**", ""]
+    lines.append("| " + " | ".join(table.columns) + " |")
+    lines.append("| " + " | ".join("---" for _ in table.columns) + " |")
+    for row in table.rows:
+        cells = (_text(cell).replace("|", "\\|") for cell in row)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\^{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters so any cell text prints literally."""
+    return "".join(_LATEX_SPECIAL.get(char, char) for char in text)
+
+
+def to_latex(table: Table) -> str:
+    """LaTeX form: a ``table`` float with a ``tabular`` (booktabs rules) and the caption."""
+    spec = "l" * len(table.columns)
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\caption{{{latex_escape(table.caption)}}}",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(latex_escape(column) for column in table.columns) + r" \\",
+        r"\midrule",
+    ]
+    lines += [" & ".join(latex_escape(_text(cell)) for cell in row) + r" \\" for row in table.rows]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(table: Table, out_dir: Path, stem: str = "table") -> list[Path]:
+    """Write ``stem.csv``, ``stem.md`` and ``stem.tex`` under ``out_dir``; return their paths."""
+    paths = []
+    for suffix, render in ((".csv", to_csv), (".md", to_markdown), (".tex", to_latex)):
+        path = out_dir / f"{stem}{suffix}"
+        write_text_atomic(path, render(table))
+        paths.append(path)
+    return paths
+
+
+def write_rows_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
+    """Write a plain CSV (no caption) atomically, e.g. ``curves.csv`` and ``optscale_cells.csv``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([[_text(cell) for cell in row] for row in rows])
+    write_text_atomic(path, buffer.getvalue())
