@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from optscale_math import TruncatedNormal01
 from scipy import integrate
-from scipy.stats import truncnorm
+from scipy.stats import kstest, truncnorm
 
 MODERATE = [(0.9, 0.05), (0.5, 0.3), (-1.0, 0.3), (3.0, 2.0), (1.2, 0.1), (0.2, 0.01)]
 EXTREME = [(21.8, 0.8), (139.0, 0.01), (0.5, 1e-6), (-40.0, 0.5), (1.0 + 1e-6, 1e-6)]
@@ -23,6 +23,24 @@ def test_matches_scipy_truncnorm(mu: float, sigma: float) -> None:
     np.testing.assert_allclose(law.sf(x), ref.sf(x), rtol=1e-8, atol=1e-300)
     q = np.linspace(0.01, 0.99, 21)
     np.testing.assert_allclose(law.ppf(q), ref.ppf(q), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(("mu", "sigma"), [*MODERATE, (21.8, 0.8)])
+def test_draws_follow_the_law(mu: float, sigma: float) -> None:
+    draws = TruncatedNormal01(mu, sigma).rvs(4000, np.random.default_rng(7))
+    assert draws.shape == (4000,)
+    assert np.all((draws >= 0) & (draws <= 1))
+    assert kstest(draws, _scipy(mu, sigma).cdf).pvalue > 1e-3
+
+
+def test_draws_broadcast_per_row_and_stay_finite_in_the_extremes() -> None:
+    mu, sigma = np.array([[e[0]] for e in EXTREME]), np.array([[e[1]] for e in EXTREME])
+    draws = TruncatedNormal01(mu, sigma).rvs((len(EXTREME), 50), np.random.default_rng(1))
+    assert draws.shape == (len(EXTREME), 50)
+    assert np.all((draws >= 0) & (draws <= 1))
+    np.testing.assert_allclose(draws[1], 1.0, atol=1e-4)  # mu = 139: mass at the upper edge
+    np.testing.assert_allclose(draws[2], 0.5, atol=1e-5)  # sigma = 1e-6 around 0.5
+    np.testing.assert_allclose(draws[3], 0.0, atol=0.05)  # mu = -40: mass at the lower edge
 
 
 @pytest.mark.parametrize(("mu", "sigma"), MODERATE + EXTREME)

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from optscale_baselines._protocol import (
     Decisions,
+    FixedBudgetPolicy,
     Mode,
-    VerifyOrder,
+    RowPolicy,
     ViewLike,
     check_budget,
     check_mode,
     view_width,
 )
 from optscale_baselines._votes import (
-    first_seen_labels,
     one_hot,
+    prefix_labels,
     prefix_majority,
     vote_counts,
 )
@@ -27,7 +28,7 @@ Aggregate = Literal["sum", "max"]
 
 
 @dataclass(frozen=True)
-class SelfConsistency:
+class SelfConsistency(FixedBudgetPolicy):
     """Self-consistency@N: majority vote over the first ``n`` answers.
 
     Parameters
@@ -41,33 +42,17 @@ class SelfConsistency:
         ties also go to the answer seen first, which is unbiased over random sample orders.
     """
 
-    n: int
-    mode: Mode = "paper"
-    name: str = field(init=False)
-    # Each problem is decided from its own row alone: replay may stack sample orders.
-    rows_independent: ClassVar[bool] = True
-    verify_order: VerifyOrder = field(init=False, default="gold_pred")
-
-    def __post_init__(self) -> None:
-        check_budget("n", self.n)
-        check_mode(self.mode)
-        object.__setattr__(self, "name", f"sc@{self.n}")
-
-    @classmethod
-    def grid(cls) -> list[dict[str, Any]]:
-        """Hyperparameter settings for cross-fitting: none besides the budget."""
-        return [{}]
+    tag: ClassVar[str] = "sc"
 
     def run(self, view: ViewLike) -> Decisions:
         """Vote over the first ``n`` samples of every row."""
-        view_width(view, self.n)
-        labels = first_seen_labels(np.asarray(view.answer_ids)[:, : self.n], self.mode)
+        labels = prefix_labels(view, self.n, self.mode)
         pick = prefix_majority(labels, self.n)
         return Decisions(n_used=np.full(labels.shape[0], self.n, dtype=np.int64), pick=pick)
 
 
 @dataclass(frozen=True)
-class WeightedSelfConsistency:
+class WeightedSelfConsistency(RowPolicy):
     """Weighted self-consistency@N: each answer's votes weighted by the samples' PRM scores.
 
     Not an upstream method; both modes weight by the mean step reward (NaN counts 0) and
@@ -87,10 +72,6 @@ class WeightedSelfConsistency:
     n: int
     aggregate: Aggregate = "sum"
     mode: Mode = "paper"
-    name: str = field(init=False)
-    # Each problem is decided from its own row alone: replay may stack sample orders.
-    rows_independent: ClassVar[bool] = True
-    verify_order: VerifyOrder = field(init=False, default="gold_pred")
 
     def __post_init__(self) -> None:
         check_budget("n", self.n)
@@ -106,8 +87,7 @@ class WeightedSelfConsistency:
 
     def run(self, view: ViewLike) -> Decisions:
         """Weighted vote over the first ``n`` samples of every row."""
-        view_width(view, self.n)
-        labels = first_seen_labels(np.asarray(view.answer_ids)[:, : self.n], self.mode)
+        labels = prefix_labels(view, self.n, self.mode)
         weights = np.nan_to_num(np.asarray(view.scores, dtype=np.float64)[:, : self.n], nan=0.0)
         voted = vote_counts(labels) > 0
         if self.aggregate == "sum":
@@ -120,7 +100,7 @@ class WeightedSelfConsistency:
 
 
 @dataclass(frozen=True)
-class MRThinking:
+class MRThinking(FixedBudgetPolicy):
     """MR-Thinking@N over a sequential pool: the answer of round ``n``.
 
     Sample ``j`` of a sequential pool was generated with round ``j - 1``'s answer in its
@@ -135,22 +115,7 @@ class MRThinking:
         Kept for a uniform interface; it selects how the harness builds the view only.
     """
 
-    n: int
-    mode: Mode = "paper"
-    name: str = field(init=False)
-    # Each problem is decided from its own row alone: replay may stack sample orders.
-    rows_independent: ClassVar[bool] = True
-    verify_order: VerifyOrder = field(init=False, default="gold_pred")
-
-    def __post_init__(self) -> None:
-        check_budget("n", self.n)
-        check_mode(self.mode)
-        object.__setattr__(self, "name", f"mr-thinking@{self.n}")
-
-    @classmethod
-    def grid(cls) -> list[dict[str, Any]]:
-        """Hyperparameter settings for cross-fitting: none besides the budget."""
-        return [{}]
+    tag: ClassVar[str] = "mr-thinking"
 
     def run(self, view: ViewLike) -> Decisions:
         """Commit to sample ``n - 1`` of every row."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from optscale_baselines._protocol import (
     FloatArray,
     IntArray,
     Mode,
-    VerifyOrder,
+    RowPolicy,
     ViewLike,
     check_budget,
     check_mode,
@@ -84,7 +84,7 @@ def _binary_search(
 
 
 @dataclass(frozen=True)
-class DifficultyAdaptiveSC:
+class DifficultyAdaptiveSC(RowPolicy):
     r"""DSC: rank problems by difficulty, give easy ones 1 sample and the rest ASC's stop.
 
     Parameters
@@ -129,8 +129,8 @@ class DifficultyAdaptiveSC:
     mode: Mode = "paper"
     overhead_prefix: int = 4
     difficulty: Difficulty = "first_score"
-    name: str = field(init=False)
-    verify_order: VerifyOrder = field(init=False, default="gold_pred")
+    rows_independent: ClassVar[bool] = False
+    """Problems are ranked against each other, so replay runs one sample order at a time."""
 
     def __post_init__(self) -> None:
         check_budget("max_sample_size", self.max_sample_size)

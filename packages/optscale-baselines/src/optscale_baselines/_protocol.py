@@ -8,7 +8,7 @@ attributes that the replay harness reads (``n_used``, ``pick``, ``extra_tokens``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -107,6 +107,40 @@ class DSCDecisions(Decisions):
     easy: BoolArray = field(kw_only=True)
     stopped: BoolArray = field(kw_only=True)
     easy_midpoints: int = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class RowPolicy:
+    """Base of the baselines: a display name, a grading order, and row independence.
+
+    ``rows_independent``: each problem is decided from its own row alone, so replay may stack
+    many sample orders into one call (DSC overrides it). Subclasses set ``name`` in
+    ``__post_init__``; ``verify_order`` is how upstream grades the method.
+    """
+
+    name: str = field(init=False)
+    verify_order: VerifyOrder = field(init=False, default="gold_pred")
+    rows_independent: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class FixedBudgetPolicy(RowPolicy):
+    """Base of the policies that pay for exactly ``n`` samples and have no other setting."""
+
+    n: int
+    mode: Mode = "paper"
+    tag: ClassVar[str] = "fixed"
+    """Prefix of the display name ``<tag>@<n>``."""
+
+    def __post_init__(self) -> None:
+        check_budget("n", self.n)
+        check_mode(self.mode)
+        object.__setattr__(self, "name", f"{self.tag}@{self.n}")
+
+    @classmethod
+    def grid(cls) -> list[dict[str, Any]]:
+        """Hyperparameter settings for cross-fitting: none besides the budget."""
+        return [{}]
 
 
 def check_mode(mode: str) -> Mode:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -11,17 +11,16 @@ from optscale_baselines._protocol import (
     Decisions,
     IntArray,
     Mode,
-    VerifyOrder,
+    RowPolicy,
     ViewLike,
     check_budget,
     check_mode,
-    view_width,
 )
 from optscale_baselines._votes import (
     NOT_VOTING,
     beta_stops,
     cumulative_counts,
-    first_seen_labels,
+    prefix_labels,
     prefix_majority,
 )
 
@@ -43,7 +42,7 @@ def window_stop(labels: IntArray, window: int, max_n: int) -> IntArray:
 
 
 @dataclass(frozen=True)
-class EarlyStoppingSC:
+class EarlyStoppingSC(RowPolicy):
     """ESC: sample in windows of ``window``, stop after the first window that agrees.
 
     The answer is the majority (first-seen tie-break) of the samples used.
@@ -63,10 +62,6 @@ class EarlyStoppingSC:
     window: int = 5
     max_n: int = 64
     mode: Mode = "paper"
-    name: str = field(init=False)
-    # Each problem is decided from its own row alone: replay may stack sample orders.
-    rows_independent: ClassVar[bool] = True
-    verify_order: VerifyOrder = field(init=False, default="gold_pred")
 
     def __post_init__(self) -> None:
         check_budget("window", self.window)
@@ -81,14 +76,13 @@ class EarlyStoppingSC:
 
     def run(self, view: ViewLike) -> Decisions:
         """Stop each row at its first agreeing window and vote over the used prefix."""
-        view_width(view, self.max_n, "max_n")
-        labels = first_seen_labels(np.asarray(view.answer_ids)[:, : self.max_n], self.mode)
+        labels = prefix_labels(view, self.max_n, self.mode, "max_n")
         n_used = window_stop(labels, self.window, self.max_n)
         return Decisions(n_used=n_used, pick=prefix_majority(labels, n_used))
 
 
 @dataclass(frozen=True)
-class AdaptiveSC:
+class AdaptiveSC(RowPolicy):
     r"""ASC: stop at the first prefix where the leading answer is confidently the majority.
 
     With ``a`` and ``b`` the counts of the two most common answers among the first ``i >= 2``
@@ -114,10 +108,6 @@ class AdaptiveSC:
     threshold: float = 0.95
     max_n: int = 64
     mode: Mode = "paper"
-    name: str = field(init=False)
-    # Each problem is decided from its own row alone: replay may stack sample orders.
-    rows_independent: ClassVar[bool] = True
-    verify_order: VerifyOrder = field(init=False, default="gold_pred")
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
@@ -133,8 +123,7 @@ class AdaptiveSC:
 
     def run(self, view: ViewLike) -> Decisions:
         """Stop each row by the Beta rule and vote over the used prefix."""
-        view_width(view, self.max_n, "max_n")
-        labels = first_seen_labels(np.asarray(view.answer_ids)[:, : self.max_n], self.mode)
+        labels = prefix_labels(view, self.max_n, self.mode, "max_n")
         cum = cumulative_counts(labels)
         n_used, _ = beta_stops(cum, self.threshold, self.max_n)
         return Decisions(n_used=n_used, pick=prefix_majority(labels, n_used))

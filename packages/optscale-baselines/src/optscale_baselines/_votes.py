@@ -11,12 +11,32 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import betainc
 
-from optscale_baselines._protocol import NO_ANSWER, BoolArray, FloatArray, IntArray, Mode
+from optscale_baselines._protocol import (
+    NO_ANSWER,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Mode,
+    ViewLike,
+    view_width,
+)
 
 CountArray = npt.NDArray[np.int32]
 
 NOT_VOTING = -1
 """Label of a sample that casts no vote (a missing answer in fair mode)."""
+
+
+def prefix_labels(view: ViewLike, n: int, mode: Mode, name: str = "n") -> IntArray:
+    """:func:`first_seen_labels` of the first ``n`` answers of every row of ``view``.
+
+    Raises
+    ------
+    ValueError
+        If the view is malformed or has fewer than ``n`` samples (the error names ``name``).
+    """
+    view_width(view, n, name)
+    return first_seen_labels(np.asarray(view.answer_ids)[:, :n], mode)
 
 
 def first_seen_labels(answer_ids: IntArray, mode: Mode) -> IntArray:

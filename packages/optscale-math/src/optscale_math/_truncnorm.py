@@ -175,6 +175,14 @@ class TruncatedNormal01:
         with np.errstate(divide="ignore"):
             return self._ppf_logs(np.log(q_a), np.log1p(-q_a))
 
+    def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> FloatArray:
+        """Random draws of shape ``size`` (broadcast with mu and sigma), for simulations.
+
+        Inverse-cdf sampling through :meth:`ppf`, so it stays exact where rejection or scipy's
+        ``truncnorm`` would struggle (mu far above 1, tiny sigma).
+        """
+        return self.ppf(rng.random(size))
+
     def max_cdf(self, x: npt.ArrayLike, n: npt.ArrayLike) -> FloatArray:
         """Cdf of the max of ``n`` i.i.d. draws: F(x)^n."""
         n_a = check.positive("n", n)

@@ -20,6 +20,28 @@ def _default_cache() -> Path:
     return Path(base) / "optscale-predictor"
 
 
+def _add_cache_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--cache",
+        type=Path,
+        default=_default_cache(),
+        help="light: feature cache directory (default: %(default)s)",
+    )
+
+
+def _add_checkpoint_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="checkpoint directory (default: the shipped light predictor)",
+    )
+
+
+def _add_progress_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optscale-predictor",
@@ -67,13 +89,8 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="full: number of last backbone layers to fine-tune",
     )
-    fit.add_argument(
-        "--cache",
-        type=Path,
-        default=_default_cache(),
-        help="light: feature cache directory (default: %(default)s)",
-    )
-    fit.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    _add_cache_option(fit)
+    _add_progress_option(fit)
 
     apply = commands.add_parser(
         "predict",
@@ -84,32 +101,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     apply.add_argument("--prompts", type=Path, required=True, help="prompts JSON file")
     apply.add_argument("--out", type=Path, required=True, help="priors JSON file to write")
-    apply.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=None,
-        help="checkpoint directory (default: the shipped light predictor)",
-    )
+    _add_checkpoint_option(apply)
     apply.add_argument("--batch-size", type=int, default=32, help="problems per batch")
-    apply.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    _add_progress_option(apply)
 
     check = commands.add_parser(
         "evaluate",
         help="MSE and Spearman on MATH500 next to baselines, as a Markdown table",
     )
-    check.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=None,
-        help="checkpoint directory (default: the shipped light predictor)",
-    )
-    check.add_argument(
-        "--cache",
-        type=Path,
-        default=_default_cache(),
-        help="light: feature cache directory (default: %(default)s)",
-    )
-    check.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    _add_checkpoint_option(check)
+    _add_cache_option(check)
+    _add_progress_option(check)
     return parser
 
 
