@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -12,6 +12,9 @@ from optscale_apps.datasets import PAPER_NS
 from optscale_apps.loaded import LoadedPools, evaluate, oracle_curve
 from optscale_apps.published import Published
 from optscale_apps.records import OPTSCALE_VARIANTS, CurvePoint, FairPoint, Interval
+
+if TYPE_CHECKING:
+    from optscale_pools import SampleOrders
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def optscale_grids(published: Published) -> list[MethodGrid]:
 
 
 def fair_point(
-    loaded: LoadedPools, grid: MethodGrid, n: int, *, orders: int, seed: int
+    loaded: LoadedPools, grid: MethodGrid, n: int, *, orders: int | SampleOrders, seed: int
 ) -> FairPoint:
     """One method at budget ``n``: replay every grid setting over the same orders, cross-fit.
 
@@ -154,8 +157,11 @@ def run_fair(loaded: LoadedPools, published: Published, *, orders: int, seed: in
     grids += optscale_grids(published)
     budgets = [n for n in PAPER_NS if n <= loaded.view.n_samples and n in dict(published.panels)]
     jobs = [(grid, n) for grid in grids for n in budgets]
+    from optscale_pools import draw_orders
+
+    prepared = draw_orders(loaded.view, orders, seed)  # drawn once, replayed by every setting
     points = [
-        fair_point(loaded, grid, n, orders=orders, seed=seed)
+        fair_point(loaded, grid, n, orders=prepared, seed=seed)
         for grid, n in tqdm(jobs, desc="fair mode", unit="method", leave=False)
     ]
     return FairResult(points=points, oracle=oracle_curve(loaded, orders=orders, seed=seed))

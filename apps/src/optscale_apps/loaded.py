@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from optscale_apps.inputs import PoolInputs, Priors
 from optscale_apps.records import CurvePoint
+
+if TYPE_CHECKING:
+    from optscale_pools import SampleOrders
 
 PAPER_RESAMPLES = 200
 """Bootstrap replicates in paper mode, where intervals are not reported (keeps replays cheap)."""
@@ -104,7 +107,7 @@ def evaluate(
     policy: Any,
     *,
     sequential: bool = False,
-    orders: int | None = None,
+    orders: int | SampleOrders | None = None,
     seed: int = 0,
     stack_orders: bool | None = None,
 ) -> Any:

@@ -113,3 +113,33 @@ def test_bad_priors() -> None:
         fit_map(x, np.nan, 0.1)
     with pytest.raises(ValueError, match="prior_sigma_std"):
         fit_map(x, 0.5, 0.1, prior_sigma_std=0.0)
+
+
+def test_upstream_objectives_equal_the_scipy_stats_form_bit_for_bit(
+    rng: np.random.Generator,
+) -> None:
+    # paper mode evaluates upstream's objective through special.ndtr and the logpdf expression
+    # that scipy.stats.norm evaluates inside; any drift would move L-BFGS-B off upstream's path
+    from optscale_math._upstream import upstream_neg_log_posterior, upstream_nll
+    from scipy.stats import norm
+
+    def nll_as_upstream(params: np.ndarray, data: np.ndarray) -> float:
+        mu, sigma = params
+        z = norm.cdf((1 - mu) / sigma) - norm.cdf((0 - mu) / sigma)
+        if z <= 0:
+            return float(np.inf)
+        return float(
+            -(np.sum(norm.logpdf((data - mu) / sigma) - np.log(sigma)) - len(data) * np.log(z))
+        )
+
+    for _ in range(300):
+        data = np.clip(rng.normal(rng.uniform(0, 1.2), rng.uniform(0.01, 0.3), 5), 0, 1)
+        params = np.array([rng.uniform(-2, 25), 10 ** rng.uniform(-6, 0.5)])
+        prior = rng.uniform(0, 1), rng.uniform(0.01, 0.5)
+        expected = nll_as_upstream(params, data)
+        assert upstream_nll(params, data) == expected  # inf == inf where the mass underflows
+        if np.isfinite(expected):
+            log_prior = norm.logpdf(params[0], loc=prior[0], scale=0.1) + norm.logpdf(
+                params[1], loc=prior[1], scale=0.1
+            )
+            assert upstream_neg_log_posterior(params, data, *prior) == expected - log_prior

@@ -119,3 +119,14 @@ def test_bad_arguments(rng: np.random.Generator) -> None:
     no_prior = View(view.scores, view.empty, np.full(4, np.nan), np.full(4, np.nan))
     with pytest.raises(ValueError, match="prior"):
         OptScalePolicy("map").run(no_prior)
+
+
+def test_grid_quantile_table_equals_one_percentile_at_a_time(rng: np.random.Generator) -> None:
+    # paper mode computes a grid row's percentiles in one pass; it must not change a single bit
+    from optscale_math._upstream import upstream_grid_quantile_table, upstream_grid_quantiles
+
+    mu, sigma = rng.uniform(-0.5, 3.0, 70), 10 ** rng.uniform(-3, 0.3, 70)
+    table = upstream_grid_quantile_table(mu, sigma, (0.01, 0.05, 0.3), max_n=16)
+    assert table.shape == (3, 70, 16)
+    for row, p in zip(table, (0.01, 0.05, 0.3), strict=True):
+        np.testing.assert_array_equal(row, upstream_grid_quantiles(mu, sigma, p, max_n=16))

@@ -12,7 +12,13 @@ from optscale_pools.bootstrap import bootstrap_means, percentile_interval
 from optscale_pools.crossfit import cross_fit, select_cell
 from optscale_pools.oracle import oracle_bound
 from optscale_pools.protocol import Decisions, PoolView
-from optscale_pools.replay import ReplayResult, correctness_for, random_orders, replay
+from optscale_pools.replay import (
+    ReplayResult,
+    correctness_for,
+    draw_orders,
+    random_orders,
+    replay,
+)
 
 
 def make_view(rng: np.random.Generator, n_problems: int, n_samples: int) -> PoolView:
@@ -111,6 +117,40 @@ def test_fair_mode_matches_a_loop_over_the_same_orders(
         n_used = result.n_used[r]
         paid = [view.tokens[p, perms[r, p, : n_used[p]]].sum() for p in range(25)]
         np.testing.assert_allclose(spent[r], paid)
+
+
+@pytest.mark.parametrize("stack", [True, False])
+def test_prepared_orders_give_the_same_result_and_are_reusable(
+    rng: np.random.Generator, stack: bool
+) -> None:
+    view = make_view(rng, 20, 9)
+    correct = rng.random((20, 9)) < 0.5
+    prepared = draw_orders(view, 6, seed=11)
+    for extra in (0.0, 30.0):  # two policies over the same prepared orders
+        policy = PrefixBest(extra=extra)
+        direct = replay(policy, view, correct, orders=6, seed=11, stack_orders=stack)
+        reused = replay(policy, view, correct, orders=prepared, stack_orders=stack)
+        assert reused.accuracy == direct.accuracy
+        assert reused.mean_tokens == direct.mean_tokens
+        assert reused.accuracy_ci == direct.accuracy_ci  # the bootstrap continues the same stream
+        assert reused.tokens_ci == direct.tokens_ci
+        np.testing.assert_array_equal(reused.n_used, direct.n_used)
+    np.testing.assert_array_equal(
+        prepared.perms, random_orders(np.random.default_rng(11), 6, 20, 9)
+    )
+
+
+def test_prepared_orders_are_checked(rng: np.random.Generator) -> None:
+    view = make_view(rng, 5, 4)
+    correct = np.zeros((5, 4), dtype=bool)
+    prepared = draw_orders(view, 3, seed=2)
+    with pytest.raises(ValueError, match="another view"):
+        replay(PrefixBest(), make_view(rng, 5, 4), correct, orders=prepared)
+    with pytest.raises(ValueError, match="seed=5 differs"):
+        replay(PrefixBest(), view, correct, orders=prepared, seed=5)
+    assert replay(PrefixBest(), view, correct, orders=prepared, seed=2).n_orders == 3
+    with pytest.raises(ValueError, match="orders must be"):
+        draw_orders(view, 0)
 
 
 def test_order_free_policy_gives_the_same_answer_in_every_order(rng: np.random.Generator) -> None:

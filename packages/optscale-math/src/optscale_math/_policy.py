@@ -12,7 +12,7 @@ import numpy.typing as npt
 from optscale_math import _validation as check
 from optscale_math._estimate import fit_map, fit_mle
 from optscale_math._sizing import min_samples
-from optscale_math._upstream import first_reaching, upstream_fit, upstream_grid_quantiles
+from optscale_math._upstream import first_reaching, upstream_fit, upstream_grid_quantile_table
 from optscale_math._validation import FloatArray, IntArray
 
 PEEKS = (3, 5, 10, 20)
@@ -67,12 +67,15 @@ def _fits(
     return fit.mu, fit.sigma
 
 
-@lru_cache(maxsize=64)
-def _grid_quantiles(mu: bytes, sigma: bytes, percentile: float, max_n: int) -> FloatArray:
-    return upstream_grid_quantiles(
+@lru_cache(maxsize=16)
+def _grid_quantile_table(
+    mu: bytes, sigma: bytes, percentiles: tuple[float, ...], max_n: int
+) -> FloatArray:
+    """Grid quantiles of one panel's fits for a whole row of the grid (shared by its cells)."""
+    return upstream_grid_quantile_table(
         np.frombuffer(mu, dtype=np.float64),
         np.frombuffer(sigma, dtype=np.float64),
-        percentile,
+        percentiles,
         max_n=max_n,
     )
 
@@ -184,7 +187,9 @@ class OptScalePolicy:
         """Return samples per problem: max(k, minimal N), capped by the view's K."""
         mu, sigma = self.fits(view)
         if self.mode == "paper":
-            quantiles = _grid_quantiles(mu.tobytes(), sigma.tobytes(), self.percentile, self.max_n)
+            swept = PERCENTILES if self.percentile in PERCENTILES else (self.percentile,)
+            table = _grid_quantile_table(mu.tobytes(), sigma.tobytes(), swept, self.max_n)
+            quantiles = table[swept.index(self.percentile)]
             n = first_reaching(quantiles, self.target_score)
         else:
             n = min_samples(mu, sigma, self.target_score, self.percentile, max_n=self.max_n)

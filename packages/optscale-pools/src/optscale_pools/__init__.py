@@ -18,7 +18,13 @@ from optscale_pools.oracle import OracleCurve, oracle_bound
 from optscale_pools.pool import Pool, PoolFormatError
 from optscale_pools.prompts import Prompts, normalise_text, read_prompts
 from optscale_pools.protocol import NO_ANSWER, Decisions, DecisionsLike, Policy, PoolView
-from optscale_pools.replay import ReplayResult, correctness_for, replay
+from optscale_pools.replay import (
+    ReplayResult,
+    SampleOrders,
+    correctness_for,
+    draw_orders,
+    replay,
+)
 from optscale_pools.upstream import read_upstream_pool, upstream_record, write_upstream_pool
 from optscale_pools.view import make_view
 
@@ -58,11 +64,13 @@ __all__ = [
     "PoolView",
     "Prompts",
     "ReplayResult",
+    "SampleOrders",
     "SimulationParams",
     "cache_root",
     "correctness_for",
     "cross_fit",
     "data_file",
+    "draw_orders",
     "extract_boxed",
     "fetch",
     "grade_pool",

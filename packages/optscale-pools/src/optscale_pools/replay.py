@@ -7,6 +7,7 @@ problem, and the harness checks the decisions, looks up correctness and sums tok
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -88,13 +89,85 @@ def correctness_for(policy: object, grades: GradesLike) -> npt.NDArray[np.bool_]
     raise ValueError(msg)
 
 
+@dataclass(frozen=True)
+class SampleOrders:
+    """``R`` seeded random sample orders of one view, drawn once and replayed by many policies.
+
+    A grid sweep replays dozens of settings over the same orders; preparing them once saves
+    drawing the permutations, permuting every array and summing tokens again for each setting.
+    Made by :func:`draw_orders`; results equal those of ``replay(..., orders=R, seed=seed)``.
+
+    Attributes
+    ----------
+    source
+        The view the orders were drawn for (replay checks it is given the same one).
+    seed
+        Seed of the permutations (and of the bootstrap that follows them).
+    perms
+        Permutations ``[R, P, K]``: position ``j`` of order ``r`` shows sample ``perms[r, p, j]``.
+    stacked
+        The view in every order, stacked as ``R * P`` rows (priors repeated).
+    paid
+        Cumulative tokens per order: ``paid[r, p, j]`` is the cost of the first ``j + 1``.
+    rng_state
+        State of the generator right after drawing the orders; the bootstrap continues from it.
+    """
+
+    source: PoolView
+    seed: int
+    perms: npt.NDArray[np.integer[Any]]
+    stacked: PoolView
+    paid: npt.NDArray[np.float64]
+    rng_state: Mapping[str, Any]
+
+    @property
+    def n_orders(self) -> int:
+        """Number of orders R."""
+        return int(self.perms.shape[0])
+
+    def order_view(self, r: int) -> PoolView:
+        """Return the view in order ``r`` alone (``P`` rows)."""
+        n = self.source.n_problems
+        rows = slice(r * n, (r + 1) * n)
+        return PoolView(**{name: getattr(self.stacked, name)[rows] for name in _VIEW_FIELDS})
+
+
+_VIEW_FIELDS = (
+    "scores",
+    "last_scores",
+    "answer_ids",
+    "tokens",
+    "empty",
+    "prior_mu",
+    "prior_sigma",
+)
+
+
+def draw_orders(view: PoolView, orders: int, seed: int = 0) -> SampleOrders:
+    """Draw ``orders`` seeded random sample orders of ``view`` for :func:`replay`.
+
+    Raises
+    ------
+    ValueError
+        If ``orders`` is not an integer >= 1.
+    """
+    if isinstance(orders, bool) or not isinstance(orders, int) or orders < 1:
+        msg = f"orders must be None or an integer >= 1, got {orders!r}"
+        raise ValueError(msg)
+    rng = np.random.default_rng(seed)
+    perms = random_orders(rng, orders, *view.scores.shape)
+    stacked = permuted_view(view, perms)
+    paid = np.cumsum(stacked.tokens, axis=-1, dtype=np.float64).reshape(perms.shape)
+    return SampleOrders(view, seed, perms, stacked, paid, rng.bit_generator.state)
+
+
 def replay(
     policy: Policy,
     view: PoolView,
     correct: npt.ArrayLike,
     *,
-    orders: int | None = None,
-    seed: int = 0,
+    orders: int | SampleOrders | None = None,
+    seed: int | None = None,
     stack_orders: bool | None = None,
     n_resamples: int = N_RESAMPLES,
 ) -> ReplayResult:
@@ -113,9 +186,11 @@ def replay(
     orders
         ``None``: pool order only (paper mode). An integer ``R >= 1``: ``R`` seeded random
         permutations of each row's samples (fair mode); every array of the view is permuted
-        consistently and picks are mapped back to the pool's samples.
+        consistently and picks are mapped back to the pool's samples. Orders prepared by
+        :func:`draw_orders` give the same result and are reused across calls.
     seed
-        Seed of the permutations and of the bootstrap.
+        Seed of the permutations and of the bootstrap (default 0); with prepared orders it
+        may be omitted and must otherwise equal theirs.
     stack_orders
         Run the policy once on all ``R`` orders stacked as ``R * P`` rows (fast) instead of once
         per order. Only valid for policies that decide each problem on its own; the default is the
@@ -131,7 +206,8 @@ def replay(
     Raises
     ------
     ValueError
-        If ``correct`` does not match the view, ``orders < 1``, or a decision is invalid:
+        If ``correct`` does not match the view, ``orders < 1``, prepared orders belong to
+        another view or seed, or a decision is invalid:
         ``n_used`` outside ``1..K``, or ``pick`` outside ``-1..n_used-1``.
 
     Notes
@@ -151,35 +227,33 @@ def replay(
             f"got {truth.dtype} {truth.shape}"
         )
         raise ValueError(msg)
-    rng = np.random.default_rng(seed)
-    n_problems, n_samples = truth.shape
+    n_problems = truth.shape[0]
     if orders is None:
+        rng = np.random.default_rng(0 if seed is None else seed)
         n_used, pick, extra = _decide(policy, view, 1)
-        chosen, tokens_r = pick[np.newaxis], view.tokens[np.newaxis]
+        chosen = pick[np.newaxis]
+        paid = np.cumsum(view.tokens, axis=-1, dtype=np.float64)[np.newaxis]
     else:
-        if isinstance(orders, bool) or not isinstance(orders, int) or orders < 1:
-            msg = f"orders must be None or an integer >= 1, got {orders!r}"
-            raise ValueError(msg)
-        perms = random_orders(rng, orders, n_problems, n_samples)
+        prepared = _prepared(view, orders, seed)
+        rng = np.random.default_rng()
+        rng.bit_generator.state = prepared.rng_state
         stack = getattr(policy, "rows_independent", False) if stack_orders is None else stack_orders
-        groups = [perms] if stack else [perms[r : r + 1] for r in range(orders)]
-        views = [permuted_view(view, group) for group in groups]
-        decided = [
-            _decide(policy, v, group.shape[0]) for v, group in zip(views, groups, strict=True)
-        ]
-        n_used = np.concatenate([d[0] for d in decided]).reshape(orders, n_problems)
-        pick = np.concatenate([d[1] for d in decided]).reshape(orders, n_problems)
+        if stack:
+            decided = [_decide(policy, prepared.stacked, prepared.n_orders)]
+        else:
+            decided = [_decide(policy, prepared.order_view(r), 1) for r in range(prepared.n_orders)]
+        n_used = np.concatenate([d[0] for d in decided])
+        pick = np.concatenate([d[1] for d in decided]).reshape(prepared.n_orders, n_problems)
         extra = np.concatenate([d[2] for d in decided])
-        tokens_r = np.concatenate([v.tokens for v in views]).reshape(orders, n_problems, -1)
         # Map each pick back to the pool's sample index.
-        back = np.take_along_axis(perms, np.maximum(pick, 0)[..., np.newaxis], axis=-1)[..., 0]
-        chosen = back.astype(np.int64)
-    n_orders = tokens_r.shape[0]
+        back = np.take_along_axis(prepared.perms, np.maximum(pick, 0)[..., np.newaxis], axis=-1)
+        chosen = back[..., 0].astype(np.int64)
+        paid = prepared.paid
+    n_orders = paid.shape[0]
     n_used = n_used.reshape(n_orders, n_problems)
     pick = pick.reshape(n_orders, n_problems)
     rows = np.arange(n_problems)[np.newaxis, :]
     hits = truth[rows, np.where(pick >= 0, chosen, 0)] & (pick >= 0)
-    paid = np.cumsum(tokens_r, axis=-1, dtype=np.float64)
     spent = np.take_along_axis(paid, (n_used - 1)[..., np.newaxis], axis=-1)[..., 0]
     spent += extra.reshape(n_orders, n_problems)
     replicates = bootstrap_means(np.stack([hits.astype(np.float64), spent]), rng, n_resamples)
@@ -228,6 +302,19 @@ def permuted_view(view: PoolView, perms: npt.NDArray[np.integer[Any]]) -> PoolVi
         prior_mu=np.tile(view.prior_mu, n_orders),
         prior_sigma=np.tile(view.prior_sigma, n_orders),
     )
+
+
+def _prepared(view: PoolView, orders: int | SampleOrders, seed: int | None) -> SampleOrders:
+    """Return the orders to replay: drawn now from an integer, or checked when prepared."""
+    if not isinstance(orders, SampleOrders):
+        return draw_orders(view, orders, 0 if seed is None else seed)
+    if orders.source is not view:
+        msg = "orders were drawn for another view; draw them with draw_orders(view, ...)"
+        raise ValueError(msg)
+    if seed is not None and seed != orders.seed:
+        msg = f"seed={seed} differs from the seed of the prepared orders ({orders.seed})"
+        raise ValueError(msg)
+    return orders
 
 
 def _decide(
