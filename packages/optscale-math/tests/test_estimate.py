@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import upstream_as_written as as_written
 from optscale_math import (
     RIDGE_SIGMA,
     SIGMA_FLOOR,
@@ -121,25 +122,20 @@ def test_upstream_objectives_equal_the_scipy_stats_form_bit_for_bit(
     # paper mode evaluates upstream's objective through special.ndtr and the logpdf expression
     # that scipy.stats.norm evaluates inside; any drift would move L-BFGS-B off upstream's path
     from optscale_math._upstream import upstream_neg_log_posterior, upstream_nll
-    from scipy.stats import norm
-
-    def nll_as_upstream(params: np.ndarray, data: np.ndarray) -> float:
-        mu, sigma = params
-        z = norm.cdf((1 - mu) / sigma) - norm.cdf((0 - mu) / sigma)
-        if z <= 0:
-            return float(np.inf)
-        return float(
-            -(np.sum(norm.logpdf((data - mu) / sigma) - np.log(sigma)) - len(data) * np.log(z))
-        )
 
     for _ in range(300):
         data = np.clip(rng.normal(rng.uniform(0, 1.2), rng.uniform(0.01, 0.3), 5), 0, 1)
         params = np.array([rng.uniform(-2, 25), 10 ** rng.uniform(-6, 0.5)])
         prior = rng.uniform(0, 1), rng.uniform(0.01, 0.5)
-        expected = nll_as_upstream(params, data)
+        expected = as_written.nll(params, data)
         assert upstream_nll(params, data) == expected  # inf == inf where the mass underflows
-        if np.isfinite(expected):
-            log_prior = norm.logpdf(params[0], loc=prior[0], scale=0.1) + norm.logpdf(
-                params[1], loc=prior[1], scale=0.1
-            )
-            assert upstream_neg_log_posterior(params, data, *prior) == expected - log_prior
+        expected_map = as_written.neg_log_posterior(params, data, *prior)
+        assert upstream_neg_log_posterior(params, data, *prior) == expected_map
+
+
+def test_upstream_fit_follows_the_original_path(rng: np.random.Generator) -> None:
+    x = draw(rng, 40, 5)
+    pm, ps = rng.uniform(0.3, 1.0, 40), rng.uniform(0.02, 0.3, 40)
+    for prior in [(None, None), (pm, ps)]:
+        ours = upstream_fit(x, *prior) if prior[0] is not None else upstream_fit(x)
+        np.testing.assert_array_equal(np.stack(ours), np.stack(as_written.fit(x, *prior)))
