@@ -6,6 +6,7 @@ package whose code imports something it does not declare fails its own tests.
 
 from __future__ import annotations
 
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -27,6 +28,8 @@ PACKAGES = {
 }
 TORCH_USERS = {"optscale-predictor", "optscale-gen", "optscale-apps"}
 DATASETS = ("aime24", "aime25", "amc23", "math500", "gsm8k")
+INSTALLS_ALONE = {"optscale-math": {"numpy", "scipy"}}
+"""Packages whose plain install must pull in exactly these distributions (besides itself)."""
 
 
 def _torch_stack() -> tuple[str, list[str]]:
@@ -87,7 +90,30 @@ def _test_session(package: str) -> None:
             *session.posargs,
         )
 
+        if package in INSTALLS_ALONE:
+            _check_install_alone(session, package, INSTALLS_ALONE[package])
+
     run_tests.__doc__ = f"Run the {package} tests in an environment holding only that package."
+
+
+def _check_install_alone(session: nox.Session, package: str, allowed: set[str]) -> None:
+    """Install the package from its folder into a fresh venv; fail if it pulls in more."""
+    with tempfile.TemporaryDirectory() as tmp:
+        venv = str(Path(tmp) / "venv")
+        session.run("uv", "venv", "--quiet", venv, external=True)
+        python = ["--python", venv]
+        session.run(
+            "uv", "pip", "install", "--quiet", *python, str(PACKAGES[package]), external=True
+        )
+        frozen = session.run("uv", "pip", "freeze", *python, external=True, silent=True)
+    lines = [line.strip() for line in str(frozen).splitlines()]
+    # uv prints "Using Python ... environment at ..." to stderr, which nox captures too.
+    pins = [line for line in lines if "==" in line or " @ " in line]
+    names = {line.split("==")[0].split(" @ ")[0].lower() for line in pins}
+    if names != allowed | {package}:
+        msg = f"pip install {package} pulled in {sorted(names)}; expected {sorted(allowed)}"
+        session.error(msg)
+    session.log(f"pip install {package} alone pulls in {sorted(names - {package})}: as declared")
 
 
 for _package in PACKAGES:
