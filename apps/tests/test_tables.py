@@ -71,7 +71,7 @@ def test_failed_write_leaves_previous_file_and_no_temporary(
     def broken_replace(src: str, dst: Path) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("optscale_apps.tables.os.replace", broken_replace)
+    monkeypatch.setattr("optscale_pools.atomic.os.replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         write_rows_csv(path, ("a",), [[2]])
     assert path.read_text() == "a\n1\n"

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from optscale_pools import write_text_atomic
 
 from optscale_apps.datasets import DatasetSpec
 from optscale_apps.published import Published, default_locate
-from optscale_apps.tables import write_text_atomic
 
 Priors = npt.NDArray[np.float64]
 """Per-problem prior ``[P, 2]``: (mu, sigma) of the score law."""

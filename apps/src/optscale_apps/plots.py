@@ -6,8 +6,6 @@ title says whether the pool behind it is REAL or SIMULATED.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,9 +15,9 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from optscale_pools import atomic_output
 
 from optscale_apps.records import METHODS, CurvePoint, FairPoint, OptScaleCell
-from optscale_apps.tables import replace_into
 
 COLORS = {
     "BoN": "#1f77b4",
@@ -49,15 +47,9 @@ def pareto_front(points: Sequence[Point]) -> list[Point]:
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        replace_into(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_output(path, binary=True) as out:
+            fig.savefig(out, format="png", dpi=110, bbox_inches="tight")
     finally:
         plt.close(fig)
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from optscale_pools import write_text_atomic
 
 Cell = str | int | float | None
 
@@ -37,31 +37,6 @@ class Table:
     pool_kind: str
     columns: Sequence[str]
     rows: Sequence[Sequence[Cell]]
-
-
-def replace_into(tmp: str, path: Path) -> None:
-    """Give a finished temporary file the usual permissions and move it onto ``path``.
-
-    ``tempfile.mkstemp`` creates files readable by their owner only; outputs are meant to be
-    shared, so they get ``0o666`` less the process umask, as ``open`` would give them.
-    """
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        replace_into(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _text(cell: Cell) -> str:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from optscale_pools import write_text_atomic
 
 SETTINGS_FILE = "run.json"
 """Settings of the run that created the directory; a resume must use the same ones."""
@@ -133,7 +134,7 @@ class Journal:
                         f"{wanted.get(name)!r} now; use another run directory or the same settings"
                     )
             return
-        write_atomic(path, json.dumps(wanted, indent=2, sort_keys=True) + "\n")
+        write_text_atomic(path, json.dumps(wanted, indent=2, sort_keys=True) + "\n")
 
     def load(self) -> dict[tuple[int, int], SampleRecord]:
         """Every sample journaled in the directory by any writer; the first copy of a key wins."""
@@ -166,17 +167,3 @@ class Journal:
         if end != len(data):
             with self.path.open("r+b") as handle:
                 handle.truncate(end)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then ``os.replace`` it into place."""
-    descriptor, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

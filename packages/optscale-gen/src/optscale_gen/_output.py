@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from optscale_pools import upstream_record
+from optscale_pools import upstream_record, write_text_atomic
 
-from optscale_gen._journal import SampleRecord, write_atomic
+from optscale_gen._journal import SampleRecord
 
 
 def pool_items(
@@ -51,5 +51,4 @@ def write_pool(path: str | Path, items: Sequence[dict[str, Any]]) -> Path:
     """Write items as an upstream pool (a JSON list) via a temporary file and ``os.replace``."""
     target = Path(path)
     body = ",\n".join(json.dumps(item, ensure_ascii=False, allow_nan=False) for item in items)
-    write_atomic(target, f"[\n{body}\n]\n")
-    return target
+    return write_text_atomic(target, f"[\n{body}\n]\n")

@@ -10,6 +10,12 @@ import importlib
 from typing import TYPE_CHECKING
 
 from optscale_pools.answers import extract_boxed
+from optscale_pools.atomic import (
+    atomic_output,
+    atomic_path,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from optscale_pools.crossfit import CrossFitResult, cross_fit, select_cell
 from optscale_pools.fetch import ChecksumError, cache_root, data_file, fetch, load_manifest
 from optscale_pools.grading import GRADER_VERSION, Grades, grade_pool
@@ -66,6 +72,8 @@ __all__ = [
     "ReplayResult",
     "SampleOrders",
     "SimulationParams",
+    "atomic_output",
+    "atomic_path",
     "cache_root",
     "correctness_for",
     "cross_fit",
@@ -88,5 +96,7 @@ __all__ = [
     "simulate_dataset",
     "simulate_pool",
     "upstream_record",
+    "write_bytes_atomic",
+    "write_text_atomic",
     "write_upstream_pool",
 ]

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy.typing as npt
 from scipy.optimize import Bounds, differential_evolution
 from scipy.stats import truncnorm
 
+from optscale_pools.atomic import write_text_atomic
 from optscale_pools.simulation_model import (
     DATASETS,
     PARAMS_DIR,
@@ -364,23 +364,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for dataset in datasets:
             params = fit(Path(args.mirror), dataset, maxiter=args.maxiter, popsize=args.popsize)
             path = args.out / f"{dataset}.json"
-            _write_atomically(path, json.dumps(params.to_json(), indent=1) + "\n")
+            write_text_atomic(path, json.dumps(params.to_json(), indent=1) + "\n")
             print(f"{dataset}: wrote {path}", flush=True)
     print(residual_table(Path(args.mirror), datasets, args.out))
     return 0
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _read(path: Path) -> Any:

@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import IO
 
 from tqdm import tqdm
+
+from optscale_pools.atomic import atomic_output
 
 MIRROR_ENV = "OPTSCALE_DATA_MIRROR"
 CACHE_ENV = "OPTSCALE_CACHE"
@@ -180,23 +181,17 @@ def _fetch_one(entry: ManifestEntry, root: Path, mirror: str | None) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     url = source_url(entry, mirror)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
+    with atomic_output(target, binary=True) as out, _open(url) as stream:
         digest = hashlib.sha256()
-        with os.fdopen(handle, "wb") as out, _open(url) as stream:
-            for block in _iter_blocks(stream):
-                digest.update(block)
-                out.write(block)
+        for block in _iter_blocks(stream):
+            digest.update(block)
+            out.write(block)
         if digest.hexdigest() != entry.sha256:
             msg = (
                 f"{url}: sha256 {digest.hexdigest()} does not match the manifest's "
                 f"{entry.sha256} for {entry.path}; the file was not kept"
             )
             raise ChecksumError(msg)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
     return target
 
 

@@ -14,7 +14,6 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from optscale_pools.atomic import atomic_output, write_text_atomic
 from optscale_pools.fetch import cache_root
 from optscale_pools.pool import Pool
 from optscale_pools.protocol import NO_ANSWER
@@ -225,15 +225,9 @@ def save_grades(folder: Path, key: str, grades: Grades, pool: Pool) -> None:
         "shape": list(pool.scores.shape),
         "failed": list(grades.failed),
     }
-    _atomic_write(folder / f"{key}.json", json.dumps(sidecar, indent=1).encode())
-    handle, temp = tempfile.mkstemp(prefix=f".{key}.", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez_compressed(out, **{name: getattr(grades, name) for name in _ARRAYS})
-        os.replace(temp, folder / f"{key}.npz")
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(folder / f"{key}.json", json.dumps(sidecar, indent=1))
+    with atomic_output(folder / f"{key}.npz", binary=True) as out:
+        np.savez_compressed(out, **{name: getattr(grades, name) for name in _ARRAYS})
 
 
 def load_grades(folder: Path, key: str, pool: Pool) -> Grades | None:
@@ -262,15 +256,3 @@ def _grades_folder(cache: str | Path | bool | None) -> Path | None:
     if cache is None or cache is True:
         return cache_root() / "grades"
     return Path(cache)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

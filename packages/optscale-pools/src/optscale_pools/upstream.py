@@ -14,8 +14,6 @@ import codecs
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -23,6 +21,7 @@ from typing import IO, Any
 import numpy as np
 
 from optscale_pools.answers import extract_boxed
+from optscale_pools.atomic import atomic_output
 from optscale_pools.pool import Pool, PoolFormatError
 from optscale_pools.prompts import Prompts, check_alignment, read_prompts
 
@@ -361,18 +360,12 @@ def write_upstream_pool(pool: Pool, path: str | Path) -> Path:
     """
     target = Path(path)
     records = pool_records(pool)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write("[")
-            for index, record in enumerate(records):
-                out.write(",\n" if index else "\n")
-                json.dump(record, out, ensure_ascii=False, allow_nan=False)
-            out.write("\n]\n")
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_output(target) as out:
+        out.write("[")
+        for index, record in enumerate(records):
+            out.write(",\n" if index else "\n")
+            json.dump(record, out, ensure_ascii=False, allow_nan=False)
+        out.write("\n]\n")
     return target
 
 

@@ -8,12 +8,12 @@ backbone is never trained, so features can be cached; the ridge fit takes a seco
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from optscale_pools import atomic_output
 from tqdm.auto import tqdm
 
 from optscale_predictor._backbone import load_backbone, pad_batch, resolve_backbone, tokenize
@@ -83,10 +83,8 @@ def embed(
     if missing:
         fresh = _compute([problems[i] for i in missing], backbone, max_length, batch_size, progress)
         known.update({keys[i]: row for i, row in zip(missing, fresh, strict=True)})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp.npz")
-        np.savez(temporary, keys=np.array(list(known)), features=np.stack(list(known.values())))
-        os.replace(temporary, path)
+        with atomic_output(path, binary=True) as out:
+            np.savez(out, keys=np.array(list(known)), features=np.stack(list(known.values())))
     return np.stack([known[k] for k in keys])
 
 
@@ -118,16 +116,15 @@ class Ridge:
 
     def save(self, path: Path) -> None:
         """Write the fit to an ``.npz`` file, atomically."""
-        temporary = Path(path).with_name(f".{Path(path).name}.tmp.npz")
-        np.savez(
-            temporary,
-            alpha=np.float64(self.alpha),
-            **{
-                name: getattr(self, name)
-                for name in ("mean", "scale", "weights", "intercept", "low", "high")
-            },
-        )
-        os.replace(temporary, path)
+        with atomic_output(path, binary=True) as out:
+            np.savez(
+                out,
+                alpha=np.float64(self.alpha),
+                **{
+                    name: getattr(self, name)
+                    for name in ("mean", "scale", "weights", "intercept", "low", "high")
+                },
+            )
 
     @classmethod
     def load(cls, path: Path) -> Ridge:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from optscale_pools import write_text_atomic
 
 PROBLEM_KEYS = ("problem", "question")
 """Keys holding the problem text in upstream prompt files, tried in this order."""
@@ -201,27 +200,12 @@ def write_priors(priors: NDArray[np.float64], path: Path) -> None:
     priors = np.asarray(priors, dtype=np.float64)
     if priors.ndim != 2 or priors.shape[1] != 2 or not np.isfinite(priors).all():
         raise ValueError(f"priors must be a finite (P, 2) array, got shape {priors.shape}")
-    write_text_atomic(json.dumps([[float(mu), float(sigma)] for mu, sigma in priors]), path)
-
-
-def write_text_atomic(text: str, path: Path) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the result is an ordinary file
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps([[float(mu), float(sigma)] for mu, sigma in priors]))
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:
-    """Write a JSON object to ``path`` atomically (see :func:`write_text_atomic`)."""
-    write_text_atomic(json.dumps(data, indent=1), path)
+    """Write a JSON object to ``path`` atomically (``optscale_pools.write_text_atomic``)."""
+    write_text_atomic(path, json.dumps(data, indent=1))
 
 
 TRAIN_PROBLEMS = "train_predictor/train_data.json"

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import NDArray
+from optscale_pools import atomic_path
 from safetensors.torch import load_model, save_model
 from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
@@ -113,9 +113,8 @@ def _save_state(accelerator: Any, out: Path, progress: dict[str, Any]) -> None:
 
 
 def _save_best(net: PriorNet, out: Path, manifest: dict[str, Any]) -> None:
-    temporary = out / f".{WEIGHTS}.tmp"
-    save_model(net, str(temporary))
-    os.replace(temporary, out / WEIGHTS)
+    with atomic_path(out / WEIGHTS) as temporary:
+        save_model(net, str(temporary))
     write_json(manifest, out / MANIFEST)
 
 
