@@ -103,10 +103,11 @@ def fair_point(
 
     The value is the two-fold cross-fitted estimate of ``optscale_pools.cross_fit`` (setting
     chosen on one half of the problems, measured on the other, swapped, averaged). Its interval
-    is the 95% bootstrap interval (problems and orders) of the chosen setting over all problems,
-    or the union of both chosen settings' intervals when the folds disagree; it does not include
-    the uncertainty of the selection itself. A sequential pool keeps its order (round j answers
-    round j - 1), so MR-Thinking is replayed in pool order and its interval covers problems only.
+    is that function's 95% bootstrap interval, which resamples the problems of each half and
+    redoes the selection in every replicate, so the uncertainty of the selection is included.
+    A method with a single setting keeps replay's interval (problems and orders resampled). A
+    sequential pool keeps its order (round j answers round j - 1), so MR-Thinking is replayed in
+    pool order and its interval covers problems only.
     """
     from optscale_pools import cross_fit
 
@@ -132,21 +133,13 @@ def fair_point(
             _setting_text(grid.grid[0]),
         )
     fitted = cross_fit(results, seed=seed)
-    chosen = [results[i] for i in sorted(set(fitted.chosen))]
-    settings = " | ".join(_setting_text(grid.grid[i]) for i in sorted(set(fitted.chosen)))
+    chosen = sorted(set(fitted.chosen))
+    settings = " | ".join(_setting_text(grid.grid[i]) for i in chosen)
     return FairPoint(
         grid.method,
         n,
-        Interval(
-            fitted.accuracy,
-            min(r.accuracy_ci[0] for r in chosen),
-            max(r.accuracy_ci[1] for r in chosen),
-        ),
-        Interval(
-            fitted.mean_tokens,
-            min(r.tokens_ci[0] for r in chosen),
-            max(r.tokens_ci[1] for r in chosen),
-        ),
+        Interval(fitted.accuracy, *fitted.accuracy_ci),
+        Interval(fitted.mean_tokens, *fitted.tokens_ci),
         f"cross-fitted: {settings}",
     )
 

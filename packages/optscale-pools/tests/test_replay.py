@@ -8,7 +8,7 @@ import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from optscale_pools.bootstrap import bootstrap_means, percentile_interval
+from optscale_pools.bootstrap import bootstrap_means, percentile_interval, resample_counts
 from optscale_pools.crossfit import cross_fit, select_cell
 from optscale_pools.oracle import oracle_bound
 from optscale_pools.protocol import Decisions, PoolView
@@ -280,6 +280,46 @@ def test_cross_fit_matches_a_loop() -> None:
         reported.append(cells[best].correct[0, report].mean())
     assert fitted.accuracy == pytest.approx(np.mean(reported))
     assert fitted.fold_accuracy == pytest.approx(tuple(reported))
+
+
+def test_cross_fit_intervals_redo_the_selection_in_every_replicate() -> None:
+    # oracle: materialise each bootstrap replicate as resampled results, run the whole
+    # cross-fit rule on them with select_cell, and take the percentile interval
+    rng = np.random.default_rng(8)
+    orders, problems = 3, 17
+    cells = []
+    for q in (0.4, 0.5, 0.55, 0.6):
+        hits = rng.random((orders, problems)) < q
+        spent = rng.integers(1, 50, (orders, problems)).astype(np.float64)
+        n_used = np.ones_like(hits, dtype=np.int64)
+        cells.append(
+            ReplayResult("c", hits.mean(), spent.mean(), (0, 0), (0, 0), hits, spent, n_used)
+        )
+    fitted = cross_fit(cells, seed=4, n_resamples=60)
+    draws = np.random.default_rng(4)
+    order = draws.permutation(problems)
+    halves = (np.sort(order[: problems // 2]), np.sort(order[problems // 2 :]))
+    counts = [resample_counts(draws, h.size, 60) for h in halves]
+    accuracy, tokens = [], []
+    for b in range(60):
+        picked = [np.repeat(h, c[b].astype(int)) for h, c in zip(halves, counts, strict=True)]
+        folds = []
+        for choose, report in ((picked[0], picked[1]), (picked[1], picked[0])):
+            resampled = [
+                ReplayResult(
+                    "c", 0, 0, (0, 0), (0, 0), c.correct[:, choose], c.tokens[:, choose], c.n_used
+                )
+                for c in cells
+            ]
+            best = select_cell(resampled)
+            folds.append(
+                (cells[best].correct[:, report].mean(), cells[best].tokens[:, report].mean())
+            )
+        accuracy.append(np.mean([f[0] for f in folds]))
+        tokens.append(np.mean([f[1] for f in folds]))
+    assert fitted.accuracy_ci == pytest.approx(percentile_interval(np.array(accuracy)))
+    assert fitted.tokens_ci == pytest.approx(percentile_interval(np.array(tokens)))
+    assert fitted.accuracy_ci[0] < fitted.accuracy < fitted.accuracy_ci[1]
 
 
 def test_cross_fit_rejects_mismatched_or_empty_grids() -> None:

@@ -59,8 +59,8 @@ def bootstrap_means(
         msg = f"values must have shape [R, P] or [S, R, P] with R, P >= 1, got {values.shape}"
         raise ValueError(msg)
     n_orders, n_problems = stack.shape[1], stack.shape[2]
-    order_counts = _counts(rng, n_orders, n_resamples)
-    problem_counts = _counts(rng, n_problems, n_resamples)
+    order_counts = resample_counts(rng, n_orders, n_resamples)
+    problem_counts = resample_counts(rng, n_problems, n_resamples)
     # [S, B, P]: order-weighted sums per problem, then weighted by problem counts.
     weighted = order_counts @ stack
     replicates = np.einsum("sbp,bp->sb", weighted, problem_counts) / (n_orders * n_problems)
@@ -77,7 +77,7 @@ def percentile_interval(
     return float(low), float(high)
 
 
-def _counts(rng: np.random.Generator, n: int, n_resamples: int) -> npt.NDArray[np.float64]:
+def resample_counts(rng: np.random.Generator, n: int, n_resamples: int) -> npt.NDArray[np.float64]:
     """Count each of ``n`` items in ``n`` draws with replacement, per replicate ``[B, n]``."""
     if n == 1:
         return np.ones((n_resamples, 1))

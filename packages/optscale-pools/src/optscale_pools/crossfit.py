@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from optscale_pools.bootstrap import N_RESAMPLES, percentile_interval, resample_counts
 from optscale_pools.replay import ReplayResult
 
 
@@ -29,6 +30,9 @@ class CrossFitResult:
         Index (into the grid) of the cell chosen on each fold's selection half.
     fold_accuracy, fold_tokens
         The held-out accuracy and mean tokens of each fold.
+    accuracy_ci, tokens_ci
+        95% bootstrap intervals of the cross-fitted accuracy and tokens with the selection
+        inside the bootstrap (see :func:`cross_fit`).
     """
 
     accuracy: float
@@ -36,6 +40,8 @@ class CrossFitResult:
     chosen: tuple[int, int]
     fold_accuracy: tuple[float, float]
     fold_tokens: tuple[float, float]
+    accuracy_ci: tuple[float, float]
+    tokens_ci: tuple[float, float]
 
 
 def select_cell(results: Sequence[ReplayResult], problems: npt.ArrayLike | None = None) -> int:
@@ -62,7 +68,9 @@ def select_cell(results: Sequence[ReplayResult], problems: npt.ArrayLike | None 
     return int(np.lexsort((tokens, -hits))[0])
 
 
-def cross_fit(results: Sequence[ReplayResult], *, seed: int = 0) -> CrossFitResult:
+def cross_fit(
+    results: Sequence[ReplayResult], *, seed: int = 0, n_resamples: int = N_RESAMPLES
+) -> CrossFitResult:
     r"""Two-fold cross-fitted selection over a grid of replayed settings.
 
     Parameters
@@ -71,7 +79,10 @@ def cross_fit(results: Sequence[ReplayResult], *, seed: int = 0) -> CrossFitResu
         One :class:`~optscale_pools.replay.ReplayResult` per grid cell, all replayed on the same
         problems and orders.
     seed
-        Seed of the random split of the problems into two halves (sizes differ by at most one).
+        Seed of the random split of the problems into two halves (sizes differ by at most one)
+        and of the bootstrap that follows it.
+    n_resamples
+        Bootstrap replicates for the intervals.
 
     Returns
     -------
@@ -83,6 +94,12 @@ def cross_fit(results: Sequence[ReplayResult], *, seed: int = 0) -> CrossFitResu
     ``m_B(c)`` the mean of a metric over ``B``,
 
     $$\text{reported} = \tfrac12\big(m_B(c_A) + m_A(c_B)\big).$$
+
+    The intervals redo the whole procedure on each bootstrap replicate: the problems of each
+    half are resampled with replacement (within the half), the cell is chosen again on each
+    half's resample and measured on the other's, so the spread of the selection itself is
+    included. Each problem's outcome is its total over the replayed orders (orders are averaged,
+    not resampled).
     """
     if not results:
         msg = "results must hold at least one replayed grid cell"
@@ -91,7 +108,8 @@ def cross_fit(results: Sequence[ReplayResult], *, seed: int = 0) -> CrossFitResu
     if n_problems < 2:
         msg = f"cross-fitting needs at least 2 problems, got {n_problems}"
         raise ValueError(msg)
-    shuffled = np.random.default_rng(seed).permutation(n_problems)
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permutation(n_problems)
     halves = (np.sort(shuffled[: n_problems // 2]), np.sort(shuffled[n_problems // 2 :]))
     chosen = (select_cell(results, halves[0]), select_cell(results, halves[1]))
     held_out = (halves[1], halves[0])
@@ -101,10 +119,48 @@ def cross_fit(results: Sequence[ReplayResult], *, seed: int = 0) -> CrossFitResu
     tokens = tuple(
         float(results[c].tokens[:, h].mean()) for c, h in zip(chosen, held_out, strict=True)
     )
+    replicates = _cross_fit_replicates(results, halves, rng, n_resamples)
     return CrossFitResult(
         accuracy=(accuracy[0] + accuracy[1]) / 2,
         mean_tokens=(tokens[0] + tokens[1]) / 2,
         chosen=chosen,
         fold_accuracy=(accuracy[0], accuracy[1]),
         fold_tokens=(tokens[0], tokens[1]),
+        accuracy_ci=percentile_interval(replicates[0]),
+        tokens_ci=percentile_interval(replicates[1]),
     )
+
+
+def _cross_fit_replicates(
+    results: Sequence[ReplayResult],
+    halves: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    rng: np.random.Generator,
+    n_resamples: int,
+) -> npt.NDArray[np.float64]:
+    """Replicates ``[2, B]`` (accuracy, tokens) of the cross-fitted estimate, selection included."""
+    n_orders = results[0].correct.shape[0]
+    # [P, C]: per problem and cell, correct (order, problem) pairs and tokens summed over orders.
+    hits = np.stack([r.correct.sum(axis=0) for r in results], axis=1).astype(np.float64)
+    spent = np.stack([r.tokens.sum(axis=0) for r in results], axis=1)
+    sums = []
+    for half in halves:
+        counts = resample_counts(rng, half.size, n_resamples)  # [B, |half|]
+        sums.append((counts @ hits[half], counts @ spent[half], half.size * n_orders))
+    replicates = np.zeros((2, n_resamples))
+    rows = np.arange(n_resamples)
+    for select, measure in ((0, 1), (1, 0)):
+        chosen = _best_cells(sums[select][0], sums[select][1])
+        replicates[0] += sums[measure][0][rows, chosen] / sums[measure][2] / 2
+        replicates[1] += sums[measure][1][rows, chosen] / sums[measure][2] / 2
+    return replicates
+
+
+def _best_cells(
+    hits: npt.NDArray[np.float64], tokens: npt.NDArray[np.float64]
+) -> npt.NDArray[np.intp]:
+    """Per replicate (row), the rule of :func:`select_cell`: most hits, fewest tokens, first."""
+    top = hits == hits.max(axis=1, keepdims=True)
+    cheapest = np.where(top, tokens, np.inf)
+    winners = top & (cheapest == cheapest.min(axis=1, keepdims=True))
+    best: npt.NDArray[np.intp] = np.argmax(winners, axis=1)
+    return best
