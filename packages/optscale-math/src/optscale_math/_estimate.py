@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optscale_math import _validation as check
-from optscale_math._objective import Rows, grad_mu, value, value_grad_hess
+from optscale_math._objective import Rows, Terms, grad_mu, terms, value, value_grad_hess
 from optscale_math._upstream import SIGMA_FLOOR
 from optscale_math._validation import FloatArray
 
@@ -26,6 +26,7 @@ _LOG_FLOOR = float(np.log(SIGMA_FLOOR))
 _LOG_CAP = float(np.log(SIGMA_CAP))
 _MAX_ITER = 300
 _HALVINGS = 40
+_HALVING_BLOCK = 8
 
 
 class FitStatus(enum.IntEnum):
@@ -121,12 +122,13 @@ def _newton(rows: Rows, mu0: FloatArray, s0: FloatArray) -> tuple[FloatArray, Fl
     lo, hi = np.array([-np.inf, _LOG_FLOOR]), np.array([np.inf, _LOG_CAP])
     theta = np.clip(np.stack([mu0, s0], 1), lo, hi)
     active = np.arange(theta.shape[0])
+    known: Terms | None = None  # terms at theta[active], from the last line search
     for _ in range(_MAX_ITER):
         if active.size == 0:
             break
         sub = rows.take(active)
         th = theta[active]
-        val, grad, hess = value_grad_hess(sub, th[:, 0], th[:, 1])
+        val, grad, hess = value_grad_hess(sub, th[:, 0], th[:, 1], known)
         free = ~(((th <= lo) & (grad > 0)) | ((th >= hi) & (grad < 0)))
         step = _direction(grad, hess, free)
         # Trust caps keep a step inside its basin; relative in mu, so a path running off is
@@ -135,21 +137,34 @@ def _newton(rows: Rows, mu0: FloatArray, s0: FloatArray) -> tuple[FloatArray, Fl
         cap_s = 1.0 / np.maximum(np.abs(step[:, 1]), 1e-300)
         step *= np.minimum(1.0, np.minimum(cap_mu, cap_s))[:, None]
         new, accepted = th.copy(), np.zeros(active.size, dtype=bool)
-        t = 1.0
-        for _ in range(_HALVINGS):
+        new_terms = np.empty((6, active.size))
+        halved = 0
+        while halved < _HALVINGS:
             todo = np.nonzero(~accepted)[0]
             if todo.size == 0:
                 break
-            trial = np.clip(th[todo] + t * step[todo], lo, hi)
-            f_trial = value(sub.take(todo), trial[:, 0], trial[:, 1])
-            drop = np.minimum(np.sum(grad[todo] * (trial - th[todo]), axis=1), 0.0)
+            # Step sizes 1, then blocks of the next halvings tried at once; each row takes the
+            # first that passes, exactly as one halving at a time would, in fewer calls.
+            block = 1 if halved == 0 else min(_HALVINGS - halved, _HALVING_BLOCK)
+            t = 0.5 ** np.arange(halved, halved + block, dtype=np.float64)
+            trial = np.clip(th[todo] + t[:, None, None] * step[todo], lo, hi)  # [block, n, 2]
+            flat = trial.reshape(-1, 2)
+            tried = terms(sub.take(np.tile(todo, block)), flat[:, 0], flat[:, 1])
+            f_trial = tried[5].reshape(block, todo.size)
+            drop = np.minimum(np.sum(grad[todo] * (trial - th[todo]), axis=2), 0.0)
             ok = np.isfinite(f_trial) & (f_trial < val[todo]) & (f_trial <= val[todo] + 1e-4 * drop)
-            new[todo[ok]] = trial[ok]
-            accepted[todo[ok]] = True
-            t *= 0.5
+            passed = np.nonzero(ok.any(axis=0))[0]
+            first = np.argmax(ok[:, passed], axis=0)
+            new[todo[passed]] = trial[first, passed]
+            new_terms[:, todo[passed]] = np.stack(tried)[:, first * todo.size + passed]
+            accepted[todo[passed]] = True
+            halved += block
         theta[active] = new
         moved = np.max(np.abs(new - th) / (1.0 + np.abs(th)), axis=1)
-        active = active[accepted & (moved > 1e-13)]
+        keep = accepted & (moved > 1e-13)
+        active = active[keep]
+        kept = new_terms[:, keep]
+        known = (kept[0], kept[1], kept[2], kept[3], kept[4], kept[5])
     return theta[:, 0], theta[:, 1]
 
 

@@ -66,9 +66,17 @@ def _log_z_parts(
     return shift, log_phi_a, log_phi_b, np.where(upper, 1.0, np.where(lower, -1.0, 0.0))
 
 
-def _terms(
-    rows: Rows, mu: FloatArray, s: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+Terms = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
+"""What one evaluation yields per row: 1/sigma, a, b, phi(a)/Z, phi(b)/Z and the value."""
+
+
+def terms(rows: Rows, mu: FloatArray, s: FloatArray) -> Terms:
+    """Evaluate the objective at (mu, s = log sigma), keeping what its derivatives reuse."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+        return _terms(rows, mu, s)
+
+
+def _terms(rows: Rows, mu: FloatArray, s: FloatArray) -> Terms:
     """W = 1/sigma, a, b, phi(a)/Z, phi(b)/Z and the objective value."""
     w = np.exp(-s)
     a, b = -mu * w, (1.0 - mu) * w
@@ -92,14 +100,16 @@ def _terms(
 
 def value(rows: Rows, mu: FloatArray, s: FloatArray) -> FloatArray:
     """Objective in (mu, s = log sigma): NLL (+ negative log priors), upstream's constants."""
-    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
-        return _terms(rows, mu, s)[5]
+    return terms(rows, mu, s)[5]
 
 
 def value_grad_hess(
-    rows: Rows, mu: FloatArray, s: FloatArray
+    rows: Rows, mu: FloatArray, s: FloatArray, known: Terms | None = None
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     r"""Objective, gradient ``[R, 2]`` and Hessian ``[R, 2, 2]`` in (mu, s = log sigma).
+
+    ``known``: the :func:`terms` of these rows at this point, when already evaluated (a line
+    search's accepted trial), so they are not computed twice.
 
     Notes
     -----
@@ -109,7 +119,7 @@ def value_grad_hess(
     :math:`a = -\mu e^{-s}`, :math:`b = (1-\mu) e^{-s}`.
     """
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
-        w, a, b, ra, rb, val = _terms(rows, mu, s)
+        w, a, b, ra, rb, val = _terms(rows, mu, s) if known is None else known
         k = rows.k
         g_aa, g_bb, g_ab = a * ra - ra * ra, -b * rb - rb * rb, ra * rb
         g_a, g_b = -ra, rb
