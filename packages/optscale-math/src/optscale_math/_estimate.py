@@ -117,6 +117,45 @@ def _direction(grad: FloatArray, hess: FloatArray, free: npt.NDArray[np.bool_]) 
     return out
 
 
+def _line_search(
+    rows: Rows,
+    th: FloatArray,
+    step: FloatArray,
+    val: FloatArray,
+    grad: FloatArray,
+    bounds: tuple[FloatArray, FloatArray],
+) -> tuple[FloatArray, npt.NDArray[np.bool_], FloatArray]:
+    """Backtrack each row's step (Armijo, strict decrease) by halvings, up to ``_HALVINGS``.
+
+    Step sizes 1, then blocks of the next halvings tried in one evaluation; each row takes the
+    first that passes, exactly as one halving at a time would, in fewer calls. Returns the new
+    points, which rows found one, and the :func:`terms` at the new points (``[6, rows]``).
+    """
+    lo, hi = bounds
+    new, accepted = th.copy(), np.zeros(th.shape[0], dtype=bool)
+    new_terms = np.empty((6, th.shape[0]))
+    halved = 0
+    while halved < _HALVINGS:
+        todo = np.nonzero(~accepted)[0]
+        if todo.size == 0:
+            break
+        block = 1 if halved == 0 else min(_HALVINGS - halved, _HALVING_BLOCK)
+        t = 0.5 ** np.arange(halved, halved + block, dtype=np.float64)
+        trial = np.clip(th[todo] + t[:, None, None] * step[todo], lo, hi)  # [block, n, 2]
+        flat = trial.reshape(-1, 2)
+        tried = terms(rows.take(np.tile(todo, block)), flat[:, 0], flat[:, 1])
+        f_trial = tried[5].reshape(block, todo.size)
+        drop = np.minimum(np.sum(grad[todo] * (trial - th[todo]), axis=2), 0.0)
+        ok = np.isfinite(f_trial) & (f_trial < val[todo]) & (f_trial <= val[todo] + 1e-4 * drop)
+        passed = np.nonzero(ok.any(axis=0))[0]
+        first = np.argmax(ok[:, passed], axis=0)
+        new[todo[passed]] = trial[first, passed]
+        new_terms[:, todo[passed]] = np.stack(tried)[:, first * todo.size + passed]
+        accepted[todo[passed]] = True
+        halved += block
+    return new, accepted, new_terms
+
+
 def _newton(rows: Rows, mu0: FloatArray, s0: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Projected Newton with backtracking on all rows at once; s stays in [log 1e-6, log cap]."""
     lo, hi = np.array([-np.inf, _LOG_FLOOR]), np.array([np.inf, _LOG_CAP])
@@ -136,29 +175,7 @@ def _newton(rows: Rows, mu0: FloatArray, s0: FloatArray) -> tuple[FloatArray, Fl
         cap_mu = (0.25 + 0.5 * np.abs(th[:, 0])) / np.maximum(np.abs(step[:, 0]), 1e-300)
         cap_s = 1.0 / np.maximum(np.abs(step[:, 1]), 1e-300)
         step *= np.minimum(1.0, np.minimum(cap_mu, cap_s))[:, None]
-        new, accepted = th.copy(), np.zeros(active.size, dtype=bool)
-        new_terms = np.empty((6, active.size))
-        halved = 0
-        while halved < _HALVINGS:
-            todo = np.nonzero(~accepted)[0]
-            if todo.size == 0:
-                break
-            # Step sizes 1, then blocks of the next halvings tried at once; each row takes the
-            # first that passes, exactly as one halving at a time would, in fewer calls.
-            block = 1 if halved == 0 else min(_HALVINGS - halved, _HALVING_BLOCK)
-            t = 0.5 ** np.arange(halved, halved + block, dtype=np.float64)
-            trial = np.clip(th[todo] + t[:, None, None] * step[todo], lo, hi)  # [block, n, 2]
-            flat = trial.reshape(-1, 2)
-            tried = terms(sub.take(np.tile(todo, block)), flat[:, 0], flat[:, 1])
-            f_trial = tried[5].reshape(block, todo.size)
-            drop = np.minimum(np.sum(grad[todo] * (trial - th[todo]), axis=2), 0.0)
-            ok = np.isfinite(f_trial) & (f_trial < val[todo]) & (f_trial <= val[todo] + 1e-4 * drop)
-            passed = np.nonzero(ok.any(axis=0))[0]
-            first = np.argmax(ok[:, passed], axis=0)
-            new[todo[passed]] = trial[first, passed]
-            new_terms[:, todo[passed]] = np.stack(tried)[:, first * todo.size + passed]
-            accepted[todo[passed]] = True
-            halved += block
+        new, accepted, new_terms = _line_search(sub, th, step, val, grad, (lo, hi))
         theta[active] = new
         moved = np.max(np.abs(new - th) / (1.0 + np.abs(th)), axis=1)
         keep = accepted & (moved > 1e-13)
