@@ -6,6 +6,7 @@ package whose code imports something it does not declare fails its own tests.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import tomllib
 from pathlib import Path
@@ -28,6 +29,18 @@ PACKAGES = {
 }
 TORCH_USERS = {"optscale-predictor", "optscale-gen", "optscale-apps"}
 DATASETS = ("aime24", "aime25", "amc23", "math500", "gsm8k")
+SIBLING_MIRROR = ROOT.parent / "shared" / "data" / "optscale-upstream"
+"""A mirror of the upstream data files beside the repository (the layout of CI and development)."""
+CPU_WHEELS = Path("/opt/wheels")
+"""Where a CPU-only machine of this project keeps the CPU build of torch."""
+
+# Defaults that make the README's commands work as they are on such a machine; a value the caller
+# sets always wins. Sessions inherit the environment of this process.
+if not os.environ.get("OPTSCALE_DATA_MIRROR") and (SIBLING_MIRROR / "MANIFEST.json").is_file():
+    os.environ["OPTSCALE_DATA_MIRROR"] = str(SIBLING_MIRROR)
+if not os.environ.get("UV_FIND_LINKS") and CPU_WHEELS.is_dir():
+    os.environ["UV_FIND_LINKS"] = str(CPU_WHEELS)
+
 INSTALLS_ALONE = {"optscale-math": {"numpy", "scipy"}}
 """Packages whose plain install must pull in exactly these distributions (besides itself)."""
 
