@@ -34,6 +34,45 @@ def test_upstream_grid_pairs_one_peek_with_each_panel(locate: Locate) -> None:
     assert published.priors.shape == (30, 2)
 
 
+def test_without_the_notebook_figures_the_grid_is_upstreams_and_no_cells_are_published(
+    locate: Locate, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # notebook_figures/* have no public URL: without a mirror, fetching one raises as below
+    from optscale_math import PANELS, PEEKS, PERCENTILES, UPSTREAM_TARGETS
+    from optscale_pools.fetch import ManifestEntry, source_url
+
+    monkeypatch.delenv("OPTSCALE_DATA_MIRROR")
+
+    def no_mirror(relpath: str) -> Path:
+        if relpath.startswith("notebook_figures/"):
+            source_url(ManifestEntry(relpath, None, "0" * 64, 0))
+        return locate(relpath)
+
+    for key in ("aime24", "math500"):
+        published = load_published(DATASETS[key], no_mirror)
+        assert published.cells == []
+        assert published.target_scores == UPSTREAM_TARGETS[DATASETS[key].upstream]
+        assert published.percentiles == PERCENTILES
+        assert published.panels == tuple(zip(PANELS, PEEKS, strict=True))
+        table = paper_table(DATASETS[key], True, published.curves, [], published)
+        assert all(row[9] is None for row in table.rows)  # no published setting to show
+    assert "no published OptScale grid cells" in capsys.readouterr().err
+
+
+def test_a_mirror_missing_the_notebook_figures_is_an_error(
+    locate: Locate, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("OPTSCALE_DATA_MIRROR", str(tmp_path))
+
+    def missing(relpath: str) -> Path:
+        if relpath.startswith("notebook_figures/"):
+            raise FileNotFoundError(tmp_path / relpath)
+        return locate(relpath)
+
+    with pytest.raises(FileNotFoundError):
+        load_published(DATASETS["aime24"], missing)
+
+
 def test_best_cell_prefers_accuracy_then_fewer_tokens() -> None:
     def cell(acc: float, tokens: float, target: float) -> OptScaleCell:
         return OptScaleCell("MLE", 8, 3, target, 0.1, acc, tokens)

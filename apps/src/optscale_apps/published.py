@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,20 +67,34 @@ class Published:
     curves: list[CurvePoint]
     cells: list[OptScaleCell]
     priors: npt.NDArray[np.float64]
+    dataset: str = ""
+    """Upstream's name of the dataset (``AIME24``): gives the grid when ``cells`` is empty."""
 
     @property
     def target_scores(self) -> tuple[float, ...]:
         """The dataset's target-score grid, as upstream evaluated it."""
+        if not self.cells:
+            from optscale_math import UPSTREAM_TARGETS
+
+            return tuple(UPSTREAM_TARGETS[self.dataset])
         return tuple(sorted({cell.target_score for cell in self.cells}))
 
     @property
     def percentiles(self) -> tuple[float, ...]:
         """The dataset's percentile grid, as upstream evaluated it."""
+        if not self.cells:
+            from optscale_math import PERCENTILES
+
+            return tuple(PERCENTILES)
         return tuple(sorted({cell.percentile for cell in self.cells}))
 
     @property
     def panels(self) -> tuple[tuple[int, int], ...]:
         """The ``(max_N, peek)`` pairs upstream evaluated (one peek per panel)."""
+        if not self.cells:
+            from optscale_math import PANELS, PEEKS
+
+            return tuple(zip(PANELS, PEEKS, strict=True))
         return tuple(sorted({(cell.max_n, cell.peek) for cell in self.cells}))
 
 
@@ -164,10 +180,21 @@ def read_curves(locate: Locate, spec: DatasetSpec) -> list[CurvePoint]:
 
 
 def read_cells(locate: Locate, spec: DatasetSpec) -> list[OptScaleCell]:
-    """Every OptScale grid cell upstream evaluated, from ``notebook_figures/<DS>.json``."""
+    """Every OptScale grid cell upstream evaluated, from ``notebook_figures/<DS>.json``.
+
+    That file has no public URL (numbers printed by the notebooks); without a mirror holding it
+    (``OPTSCALE_DATA_MIRROR``) there are no published cells: an empty list, said on stderr.
+    """
     path = f"notebook_figures/{spec.upstream}.json"
+    try:
+        records = _read_json(locate, path)["allocations"]
+    except FileNotFoundError as error:
+        if os.environ.get("OPTSCALE_DATA_MIRROR"):
+            raise
+        print(f"no published OptScale grid cells: {error}", file=sys.stderr)
+        return []
     cells = []
-    for index, record in enumerate(_read_json(locate, path)["allocations"]):
+    for index, record in enumerate(records):
         cells.append(
             OptScaleCell(
                 variant=str(record["variant"]),
@@ -199,4 +226,5 @@ def load_published(spec: DatasetSpec, locate: Locate = default_locate) -> Publis
         curves=read_curves(locate, spec),
         cells=read_cells(locate, spec),
         priors=read_published_priors(locate, spec),
+        dataset=spec.upstream,
     )
