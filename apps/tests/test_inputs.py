@@ -82,6 +82,6 @@ def test_priors_file_wins_and_published_priors_are_length_checked(tmp_path: Path
     priors = choose_priors(SPEC, ["a", "b"], priors_file=path, published=None, cache_dir=tmp_path)
     np.testing.assert_array_equal(priors, [[0.6, 0.2], [0.7, 0.3]])
 
-    published = Published(table={}, curves=[], cells=[], priors=np.ones((30, 2)))
+    published = Published(table={}, curves=[], cells=[], priors=np.ones((30, 2)), dataset="AIME24")
     with pytest.raises(ValueError, match="published priors of AIME24 hold 30 problems, the pool 2"):
         choose_priors(SPEC, ["a", "b"], priors_file=None, published=published, cache_dir=tmp_path)

@@ -33,7 +33,6 @@ class MethodGrid:
     make: Callable[[int, dict[str, Any]], Any]
     grid: Sequence[dict[str, Any]]
     sequential: bool = False
-    stack_orders: bool | None = None
 
 
 def _setting_text(setting: dict[str, Any]) -> str:
@@ -91,7 +90,7 @@ def optscale_grids(published: Published) -> list[MethodGrid]:
         return lambda n, s: OptScalePolicy(variant, peek_of[n], n, mode="fair", **s)
 
     return [
-        MethodGrid(method, maker(variant.lower()), grid, stack_orders=True)
+        MethodGrid(method, maker(variant.lower()), grid)
         for method, variant in OPTSCALE_VARIANTS.items()
     ]
 
@@ -119,7 +118,6 @@ def fair_point(
             sequential=grid.sequential,
             orders=replay_orders,
             seed=seed,
-            stack_orders=grid.stack_orders,
         )
         for setting in grid.grid
     ]

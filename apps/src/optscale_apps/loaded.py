@@ -109,12 +109,10 @@ def evaluate(
     sequential: bool = False,
     orders: int | SampleOrders | None = None,
     seed: int = 0,
-    stack_orders: bool | None = None,
 ) -> Any:
     """Replay ``policy`` on the parallel (or sequential) pool against the right correctness.
 
-    ``stack_orders=True`` runs a policy that decides each problem on its own once over all
-    orders stacked (see ``optscale_pools.replay``); None leaves it to the policy.
+    Whether sample orders are stacked into one call is the policy's ``rows_independent``.
     """
     from optscale_pools import correctness_for, replay
 
@@ -123,12 +121,9 @@ def evaluate(
         view, grades = (loaded.seq_view, loaded.seq_grades)
     if view is None:
         raise ValueError(f"{policy.name}: this run has no sequential pool")
-    resamples = PAPER_RESAMPLES if orders is None else None
-    kwargs: dict[str, Any] = {} if resamples is None else {"n_resamples": resamples}
+    cheap = {"n_resamples": PAPER_RESAMPLES} if orders is None else {}
     correct = np.asarray(correctness_for(policy, grades))
-    return replay(
-        policy, view, correct, orders=orders, seed=seed, stack_orders=stack_orders, **kwargs
-    )
+    return replay(policy, view, correct, orders=orders, seed=seed, **cheap)
 
 
 def oracle_curve(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,7 +66,7 @@ class Published:
     curves: list[CurvePoint]
     cells: list[OptScaleCell]
     priors: npt.NDArray[np.float64]
-    dataset: str = ""
+    dataset: str
     """Upstream's name of the dataset (``AIME24``): gives the grid when ``cells`` is empty."""
 
     @property
@@ -183,14 +182,15 @@ def read_cells(locate: Locate, spec: DatasetSpec) -> list[OptScaleCell]:
     """Every OptScale grid cell upstream evaluated, from ``notebook_figures/<DS>.json``.
 
     That file has no public URL (numbers printed by the notebooks); without a mirror holding it
-    (``OPTSCALE_DATA_MIRROR``) there are no published cells: an empty list, said on stderr.
+    (``optscale_pools.NoSourceError``) there are no published cells: an empty list, said on
+    stderr. Any other failure to read it is an error.
     """
+    from optscale_pools import NoSourceError
+
     path = f"notebook_figures/{spec.upstream}.json"
     try:
         records = _read_json(locate, path)["allocations"]
-    except FileNotFoundError as error:
-        if os.environ.get("OPTSCALE_DATA_MIRROR"):
-            raise
+    except NoSourceError as error:
         print(f"no published OptScale grid cells: {error}", file=sys.stderr)
         return []
     cells = []

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from optscale_pools import ChecksumError, data_file, fetch, load_manifest
+from optscale_pools import ChecksumError, NoSourceError, data_file, fetch, load_manifest
 from optscale_pools.cli import main
 
 FILES = {
@@ -124,7 +124,7 @@ def test_file_without_url_needs_a_mirror(
     data["files"][2]["url"] = None
     manifest.write_text(json.dumps(data))
     monkeypatch.delenv("OPTSCALE_DATA_MIRROR", raising=False)
-    with pytest.raises(FileNotFoundError, match="no public URL"):
+    with pytest.raises(NoSourceError, match="no public URL"):
         fetch("notebook_figures/*", cache=tmp_path / "c", manifest=manifest)
     (path,) = fetch(
         "notebook_figures/*", cache=tmp_path / "c", manifest=manifest, mirror=str(mirror)

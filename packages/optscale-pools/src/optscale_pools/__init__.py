@@ -17,7 +17,14 @@ from optscale_pools.atomic import (
     write_text_atomic,
 )
 from optscale_pools.crossfit import CrossFitResult, cross_fit, select_cell
-from optscale_pools.fetch import ChecksumError, cache_root, data_file, fetch, load_manifest
+from optscale_pools.fetch import (
+    ChecksumError,
+    NoSourceError,
+    cache_root,
+    data_file,
+    fetch,
+    load_manifest,
+)
 from optscale_pools.grading import GRADER_VERSION, Grades, grade_pool
 from optscale_pools.jsonl import PoolJsonlWriter, read_pool_jsonl, read_search_and_learn
 from optscale_pools.oracle import OracleCurve, oracle_bound
@@ -62,6 +69,7 @@ __all__ = [
     "Decisions",
     "DecisionsLike",
     "Grades",
+    "NoSourceError",
     "OracleCurve",
     "Policy",
     "Pool",

@@ -42,6 +42,10 @@ class ChecksumError(RuntimeError):
     """A downloaded file does not match the sha256 of the manifest (it was not kept)."""
 
 
+class NoSourceError(FileNotFoundError):
+    """A file has no public URL and no mirror (``OPTSCALE_DATA_MIRROR``) is set to serve it."""
+
+
 @dataclass(frozen=True)
 class ManifestEntry:
     """One upstream file: its path relative to the upstream root, URL, size and sha256.
@@ -97,7 +101,7 @@ def source_url(entry: ManifestEntry, mirror: str | None = None) -> str:
     if not base:
         if entry.url is None:
             msg = f"{entry.path} has no public URL; set {MIRROR_ENV} to a mirror holding it"
-            raise FileNotFoundError(msg)
+            raise NoSourceError(msg)
         return entry.url
     if "://" not in base:
         base = Path(base).resolve().as_uri()

@@ -8,7 +8,7 @@ problem, and the harness checks the decisions, looks up correctness and sums tok
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -129,18 +129,7 @@ class SampleOrders:
         """Return the view in order ``r`` alone (``P`` rows)."""
         n = self.source.n_problems
         rows = slice(r * n, (r + 1) * n)
-        return PoolView(**{name: getattr(self.stacked, name)[rows] for name in _VIEW_FIELDS})
-
-
-_VIEW_FIELDS = (
-    "scores",
-    "last_scores",
-    "answer_ids",
-    "tokens",
-    "empty",
-    "prior_mu",
-    "prior_sigma",
-)
+        return PoolView(**{f.name: getattr(self.stacked, f.name)[rows] for f in fields(PoolView)})
 
 
 def draw_orders(view: PoolView, orders: int, seed: int = 0) -> SampleOrders:
