@@ -4,10 +4,13 @@ Generation runs behind one small interface, :class:`GenerationBackend`: :class:`
 GPUs (vLLM is installed separately) and :class:`TransformersBackend` on CPU. :class:`PrmScorer`
 scores completions as upstream does with Qwen2.5-Math-PRM. :func:`generate_samples` runs waves of
 samples through both, journaling every finished chunk in a :class:`Journal`, and stops problems
-early when given optscale-math Allocators. Importing this package imports neither torch nor
+early when given optscale-math Allocators. :func:`adaptive_sample` runs the same adaptive loop over
+the caller's own async generator and scorer, and :func:`create_app` (``optscale-gen serve``) puts it
+behind an OpenAI-compatible HTTP server. Importing this package imports neither torch nor
 transformers nor vllm; they load when a model does. The command line is ``optscale-gen``.
 """
 
+from optscale_gen._adaptive import AdaptiveResult, Scored, Wave, adaptive_sample
 from optscale_gen._backend import (
     GenerationBackend,
     SamplingConfig,
@@ -28,26 +31,39 @@ from optscale_gen._prompts import (
     question_prompt,
     split_steps,
 )
+from optscale_gen._rules import NO_ANSWER, LiveRule, make_rule
 from optscale_gen._runner import RunPlan, Scorer, generate_samples, score_samples
+from optscale_gen._server import ServeConfig, create_app
+from optscale_gen._upstream import ServeError
 from optscale_gen._vllm import VLLMBackend
 
 __all__ = [
+    "NO_ANSWER",
     "PRM_SYSTEM_PROMPT",
     "QUESTION_TEMPLATE",
     "RETRY_TEMPLATE",
     "STEP_TAG",
+    "AdaptiveResult",
     "GenerationBackend",
     "Journal",
     "JournalError",
+    "LiveRule",
     "PrmScorer",
     "RunPlan",
     "SampleRecord",
     "SamplingConfig",
+    "Scored",
     "Scorer",
+    "ServeConfig",
+    "ServeError",
     "TransformersBackend",
     "VLLMBackend",
+    "Wave",
+    "adaptive_sample",
     "count_tokens",
+    "create_app",
     "generate_samples",
+    "make_rule",
     "pool_items",
     "previous_answer",
     "prm_messages",

@@ -125,6 +125,10 @@ class PrmScorer:
         last = np.array([r[-1] if r.size else 0.0 for r in rewards], dtype=np.float64)
         return scores, last
 
+    def input_tokens(self, problems: Sequence[str], completions: Sequence[str]) -> list[int]:
+        """Tokens the PRM reads for each (problem, completion): what scoring it costs."""
+        return [len(self._encode(p, c)) for p, c in zip(problems, completions, strict=True)]
+
     def _encode(self, problem: str, completion: str) -> list[int]:
         text = self.tokenizer.apply_chat_template(
             prm_messages(problem, completion), tokenize=False, add_generation_prompt=False

@@ -25,6 +25,7 @@ from optscale_gen._journal import Journal, JournalError
 from optscale_gen._output import pool_items, write_pool
 from optscale_gen._prm import PrmScorer
 from optscale_gen._runner import AllocatorLike, RunPlan, generate_samples, score_samples
+from optscale_gen._serve_cli import add_serve_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(score)
     score.add_argument("--pool", type=Path, required=True, help="upstream pool to score")
     score.set_defaults(func=_score)
+    add_serve_parser(commands)
     return parser
 
 

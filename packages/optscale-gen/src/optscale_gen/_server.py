@@ -1,0 +1,279 @@
+"""The OpenAI-compatible server: adaptive sampling in front of generator replicas and a scorer.
+
+Routes: ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /health``, ``GET /metrics``.
+A chat request runs [`adaptive_sample`][optscale_gen.adaptive_sample] with waves sent upstream
+(``n`` = wave size) and scored; the answer is the selected completion. The work runs in a task
+that is cancelled when the client disconnects, which closes its upstream connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from optscale_gen._adaptive import AdaptiveResult, Scored, Wave, adaptive_sample
+from optscale_gen._capacity import SampleLimiter
+from optscale_gen._chat import (
+    ChatRequest,
+    RuleDefaults,
+    chat_response,
+    parse_request,
+    parse_wave,
+    wave_body,
+)
+from optscale_gen._metrics import ServeMetrics
+from optscale_gen._scoring import ScoreProblem
+from optscale_gen._upstream import Replicas, ServeError, post_json
+
+LOG = logging.getLogger("optscale_gen.serve")
+
+ScorerFactory = Callable[[httpx.AsyncClient, ServeMetrics], ScoreProblem]
+"""Builds the scorer once the server's HTTP client exists (a local PRM may ignore both)."""
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Everything the server needs besides the scorer.
+
+    Attributes
+    ----------
+    upstreams
+        Base URLs of the generator replicas (``http://host:port/v1``).
+    model
+        Model name the upstreams serve (sent upstream as ``model``).
+    served_model_names
+        Names clients may ask for (default: ``model``).
+    defaults
+        Default rule settings and the cap on a request's ``max_n``.
+    max_wave
+        Most samples one upstream call asks for (the bound per request).
+    min_wave
+        Fewest samples one upstream call asks for.
+    max_samples_in_flight
+        Most samples generated or scored at once over all requests; new requests get 429 when
+        there is no room.
+    upstream_timeout
+        Seconds an upstream call may take (reading, connecting, writing) before a 504.
+    load_balancing
+        ``"round-robin"`` or ``"least-outstanding"``.
+    api_key
+        When set, clients must send ``Authorization: Bearer <api_key>``.
+    upstream_api_key
+        Sent to the upstreams as a bearer token.
+    """
+
+    upstreams: Sequence[str]
+    model: str
+    served_model_names: Sequence[str] = ()
+    defaults: RuleDefaults = field(default_factory=RuleDefaults)
+    max_wave: int = 16
+    min_wave: int = 1
+    max_samples_in_flight: int = 256
+    upstream_timeout: float = 600.0
+    load_balancing: str = "round-robin"
+    api_key: str | None = None
+    upstream_api_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_wave < 1 or self.min_wave < 1 or self.min_wave > self.max_wave:
+            raise ValueError(f"need 1 <= min_wave <= max_wave, got {self.min_wave, self.max_wave}")
+        if self.max_samples_in_flight < self.max_wave:
+            raise ValueError("max_samples_in_flight must be >= max_wave")
+        if not self.upstream_timeout > 0:
+            raise ValueError(f"upstream_timeout must be > 0, got {self.upstream_timeout}")
+        Replicas(self.upstreams, self.load_balancing)  # checks URLs and policy
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Model names clients may use."""
+        return tuple(self.served_model_names) or (self.model,)
+
+
+class _Service:
+    """Per-app state: the HTTP client, replicas, limiter, metrics and scorer."""
+
+    def __init__(self, config: ServeConfig, make_scorer: ScorerFactory) -> None:
+        self.config = config
+        self.make_scorer = make_scorer
+        self.metrics = ServeMetrics()
+        self.replicas = Replicas(config.upstreams, config.load_balancing)
+        self.limiter = SampleLimiter(config.max_samples_in_flight)
+        self.client: httpx.AsyncClient | None = None
+        self.scorer: ScoreProblem | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        headers = {}
+        if self.config.upstream_api_key:
+            headers["Authorization"] = f"Bearer {self.config.upstream_api_key}"
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
+        timeout = httpx.Timeout(self.config.upstream_timeout, pool=None)
+        async with httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers) as client:
+            self.client = client
+            self.scorer = self.make_scorer(client, self.metrics)
+            yield
+        self.client = None
+
+    async def chat(self, request: Request) -> Response:
+        started = time.perf_counter()
+        self.metrics.requests_in_flight.inc()
+        try:
+            response = await self._chat(request)
+        except ServeError as error:
+            response = JSONResponse(error.body(), status_code=error.status)
+        except Exception as error:  # a bug must still answer JSON, and the server goes on
+            LOG.exception("chat request failed")
+            failure = ServeError(500, f"internal error: {type(error).__name__}", "internal_error")
+            response = JSONResponse(failure.body(), status_code=500)
+        finally:
+            self.metrics.requests_in_flight.dec()
+        self.metrics.requests.labels(status=str(response.status_code)).inc()
+        self.metrics.latency.observe(time.perf_counter() - started)
+        return response
+
+    async def _chat(self, request: Request) -> Response:
+        self._authorize(request)
+        try:
+            body = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            message = f"the request body is not JSON: {error}"
+            raise ServeError(400, message, "invalid_request_error") from error
+        config = self.config
+        parsed = parse_request(body, config.names, config.model, config.defaults)
+        if self.limiter.full:
+            message = "the server is at its limit of samples in flight; retry later"
+            raise ServeError(429, message, "rate_limit_error")
+        work = asyncio.ensure_future(self._sample(parsed))
+        gone = asyncio.ensure_future(_disconnected(request))
+        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if not work.done():  # the client left: stop its upstream calls and scoring
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ServeError):
+                await work
+            self.metrics.disconnects.inc()
+            return Response(status_code=499)
+        gone.cancel()
+        result = work.result()
+        self._count(result)
+        return JSONResponse(chat_response(parsed, result))
+
+    async def _sample(self, parsed: ChatRequest) -> AdaptiveResult:
+        drawn = 0
+
+        async def generate(n: int) -> Wave:
+            nonlocal drawn
+            body = wave_body(parsed, n, drawn)
+            drawn += n
+            assert self.client is not None
+            payload = await post_json(
+                self.client,
+                self.replicas,
+                "/chat/completions",
+                body,
+                what="upstream",
+                record=self.metrics.record_call,
+            )
+            return parse_wave(payload, n)
+
+        async def score(texts: Sequence[str]) -> Scored:
+            assert self.scorer is not None
+            return await self.scorer(parsed.problem, texts)
+
+        try:
+            return await adaptive_sample(
+                generate,
+                score,
+                parsed.rule(),
+                max_n=parsed.max_n,
+                max_wave=self.config.max_wave,
+                min_wave=self.config.min_wave,
+                hold=self._hold,
+            )
+        except ValueError as error:  # a scorer answering the wrong number of scores
+            raise ServeError(502, str(error), "scorer_error") from error
+
+    @contextlib.asynccontextmanager
+    async def _hold(self, n: int) -> AsyncIterator[None]:
+        async with self.limiter.hold(n):
+            self.metrics.samples_in_flight.inc(n)
+            try:
+                yield
+            finally:
+                self.metrics.samples_in_flight.dec(n)
+
+    def _count(self, result: AdaptiveResult) -> None:
+        self.metrics.samples.inc(result.n_drawn)
+        self.metrics.tokens.labels(kind="prompt").inc(result.prompt_tokens)
+        self.metrics.tokens.labels(kind="completion").inc(result.completion_tokens)
+        self.metrics.tokens.labels(kind="scoring").inc(result.score_tokens)
+
+    def _authorize(self, request: Request) -> None:
+        key = self.config.api_key
+        if key and request.headers.get("authorization") != f"Bearer {key}":
+            raise ServeError(401, "missing or wrong API key", "authentication_error")
+
+    async def models(self, request: Request) -> Response:
+        try:
+            self._authorize(request)
+        except ServeError as error:
+            return JSONResponse(error.body(), status_code=error.status)
+        cards = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "optscale", "root": name}
+            for name in self.config.names
+        ]
+        return JSONResponse({"object": "list", "data": cards})
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def metrics_text(self, request: Request) -> Response:
+        return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(config: ServeConfig, make_scorer: ScorerFactory) -> Starlette:
+    """Build the ASGI app (run it with uvicorn, or ``optscale-gen serve``).
+
+    Parameters
+    ----------
+    config
+        Upstreams, defaults and limits.
+    make_scorer
+        Called once at startup with the server's HTTP client and metrics; returns an async
+        ``(problem, texts) -> Scored`` callable.
+
+    Returns
+    -------
+    starlette.applications.Starlette
+        The app; its ``state.metrics`` holds the [`ServeMetrics`][].
+    """
+    service = _Service(config, make_scorer)
+    routes = [
+        Route("/v1/chat/completions", service.chat, methods=["POST"]),
+        Route("/v1/models", service.models, methods=["GET"]),
+        Route("/health", service.health, methods=["GET"]),
+        Route("/metrics", service.metrics_text, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=service.lifespan)
+    app.state.metrics = service.metrics
+    app.state.limiter = service.limiter
+    return app
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client disconnects (the body has been read: only that message remains)."""
+    while True:
+        message: Any = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
