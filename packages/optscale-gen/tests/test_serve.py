@@ -1,0 +1,157 @@
+"""``serve`` end to end: the official openai client -> OptScale server -> a real HTTP upstream
+backed by the transformers backend and the tiny model, scored by the tiny PRM."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from optscale_gen import (
+    LiveRule,
+    PrmScorer,
+    ServeConfig,
+    TransformersBackend,
+    create_app,
+    make_rule,
+    sample_seed,
+)
+from optscale_gen._chat import RuleDefaults
+from optscale_gen._scoring import HttpRewardScorer, LocalPrmScorer
+from optscale_gen._upstream import Replicas
+from optscale_math import Allocator
+from serve_upstreams import ServerThread, reward_endpoint, transformers_upstream
+
+QUESTION = "What is 2 + 3?"
+MESSAGES = [{"role": "user", "content": QUESTION}]
+
+
+@pytest.fixture(scope="module")
+def upstream(generator: TransformersBackend) -> Iterator[ServerThread]:
+    with ServerThread(transformers_upstream(generator, "tiny-upstream")) as server:
+        yield server
+
+
+def serve(upstream_url: str, make_scorer: Any, **config: Any) -> ServerThread:
+    settings = {"upstreams": [upstream_url + "/v1"], "model": "tiny-upstream"} | config
+    return ServerThread(create_app(ServeConfig(**settings), make_scorer))
+
+
+def client(server: ServerThread) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key="none", timeout=60, max_retries=0)
+
+
+def direct(upstream: ServerThread, n: int, seed: int) -> dict[str, Any]:
+    body = {"model": "tiny-upstream", "messages": MESSAGES, "n": n, "seed": seed}
+    response = httpx.post(upstream.url + "/v1/chat/completions", json=body, timeout=60)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_best_of_n_answers_the_best_scored_sample_and_counts_every_token(
+    upstream: ServerThread, scorer: PrmScorer
+) -> None:
+    with serve(upstream.url, lambda c, m: LocalPrmScorer(scorer), served_model_names=["tiny"]) as s:
+        answer = client(s).chat.completions.create(
+            model="tiny", messages=MESSAGES, seed=5, extra_body={"method": "bon", "max_n": 4}
+        )
+    # Oracle: the same wave asked of the upstream directly, scored by the PRM directly.
+    wave = direct(upstream, 4, sample_seed(5, 0, 0))
+    texts = [c["message"]["content"] for c in wave["choices"]]
+    scores, _ = scorer.score([QUESTION] * 4, texts)
+    best = max(range(4), key=lambda i: (scores[i], -i))
+    assert answer.choices[0].message.content == texts[best]
+    assert answer.model == "tiny"
+    info = answer.model_extra["optscale"]
+    assert info["samples_drawn"] == info["samples_used"] == 4
+    assert info["selected"] == best
+    assert info["scores"] == pytest.approx(list(scores))
+    scoring = sum(scorer.input_tokens([QUESTION] * 4, texts))
+    assert answer.usage is not None
+    assert answer.usage.completion_tokens == wave["usage"]["completion_tokens"]
+    assert answer.usage.prompt_tokens == wave["usage"]["prompt_tokens"] + scoring
+    assert answer.usage.total_tokens == wave["usage"]["total_tokens"] + scoring
+
+
+def test_optscale_stops_where_the_allocator_says(
+    upstream: ServerThread, scorer: PrmScorer
+) -> None:
+    defaults = RuleDefaults(max_n=12, target=0.6, percentile=0.1, peek=3)
+    with serve(upstream.url, lambda c, m: LocalPrmScorer(scorer), defaults=defaults) as s:
+        answer = client(s).chat.completions.create(model="tiny-upstream", messages=MESSAGES)
+    info = answer.model_extra["optscale"]
+    oracle = Allocator(target=0.6, percentile=0.1, peek=3, max_n=12)
+    for value in info["scores"][:3]:
+        oracle.observe(value)
+    planned = oracle.decision().planned_n
+    assert info["method"] == "optscale"
+    assert info["planned_n"] == planned
+    assert info["samples_drawn"] == info["samples_used"] == planned
+    assert info["waves"] == ([3, planned - 3] if planned > 3 else [3])
+    assert info["settings"] == {"target": 0.6, "percentile": 0.1, "peek": 3}
+
+
+def test_http_reward_scorer_agrees_with_the_local_prm(
+    upstream: ServerThread, scorer: PrmScorer
+) -> None:
+    texts = [c["message"]["content"] for c in direct(upstream, 3, 11)["choices"]]
+    with ServerThread(reward_endpoint(scorer)) as rewards:
+
+        async def both() -> tuple[Any, Any]:
+            async with httpx.AsyncClient(timeout=60) as http:
+                remote = HttpRewardScorer(http, Replicas([rewards.url]), "tiny-prm")
+                return await remote(QUESTION, texts), await LocalPrmScorer(scorer)(QUESTION, texts)
+
+        import asyncio
+
+        remote, local = asyncio.run(both())
+    expected, _ = scorer.score([QUESTION] * 3, texts)
+    assert list(remote.scores) == pytest.approx(list(expected))
+    assert list(local.scores) == pytest.approx(list(expected))
+    assert remote.tokens == local.tokens == sum(scorer.input_tokens([QUESTION] * 3, texts))
+
+
+def test_models_health_metrics_and_request_errors(upstream: ServerThread, scorer: PrmScorer) -> None:
+    names = ["tiny", "tiny-alias"]
+    with serve(
+        upstream.url, lambda c, m: LocalPrmScorer(scorer), served_model_names=names, api_key="k"
+    ) as s:
+        api = openai.OpenAI(base_url=s.url + "/v1", api_key="k", timeout=60, max_retries=0)
+        assert [m.id for m in api.models.list()] == names
+        assert httpx.get(s.url + "/health", timeout=10).status_code == 200
+        api.chat.completions.create(model="tiny-alias", messages=MESSAGES, extra_body={"max_n": 1})
+        cases: list[tuple[dict[str, Any], int, str]] = [
+            ({"model": "other"}, 404, "does not exist"),
+            ({"stream": True}, 400, "streaming"),
+            ({"n": 2}, 400, "max_n"),
+            ({"extra_body": {"max_n": 0}}, 400, "max_n"),
+            ({"extra_body": {"max_n": 10_000}}, 400, "max_n"),
+            ({"extra_body": {"method": "bon", "target": 0.5}}, 400, "target"),
+            ({"extra_body": {"method": "nope"}}, 400, "unknown method"),
+            ({"extra_body": {"target": 1.5}}, 400, "target"),
+        ]
+        for extra, status, words in cases:
+            kwargs = {"model": "tiny", "messages": MESSAGES} | extra
+            with pytest.raises(openai.APIStatusError) as caught:
+                api.chat.completions.create(**kwargs)
+            assert caught.value.status_code == status, extra
+            assert words in caught.value.message, extra
+        wrong_key = openai.OpenAI(base_url=s.url + "/v1", api_key="x", timeout=60, max_retries=0)
+        with pytest.raises(openai.AuthenticationError):
+            wrong_key.chat.completions.create(model="tiny", messages=MESSAGES)
+        metrics = httpx.get(s.url + "/metrics", timeout=10).text
+    assert 'optscale_requests_total{status="200"} 1.0' in metrics
+    assert 'optscale_requests_total{status="400"} 7.0' in metrics
+    assert 'optscale_requests_total{status="404"} 1.0' in metrics
+    assert "optscale_samples_total 1.0" in metrics
+
+
+def test_the_rules_follow_the_live_rule_protocol() -> None:
+    for method, settings in (("bon", {}), ("optscale", {"target": 0.9, "percentile": 0.1, "peek": 2})):
+        rule = make_rule(method, 4, settings)
+        assert isinstance(rule, LiveRule)
+        assert rule.choice() == -1
+        assert not rule.stop
