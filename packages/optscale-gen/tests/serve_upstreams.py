@@ -83,7 +83,9 @@ def last_user(body: dict[str, Any]) -> str:
     return str([m for m in body["messages"] if m["role"] == "user"][-1]["content"])
 
 
-def chat_answer(model: str, texts: list[str], prompt_tokens: int, counts: list[int]) -> dict[str, Any]:
+def chat_answer(
+    model: str, texts: list[str], prompt_tokens: int, counts: list[int]
+) -> dict[str, Any]:
     choices = [
         {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
         for i, t in enumerate(texts)
@@ -93,7 +95,13 @@ def chat_answer(model: str, texts: list[str], prompt_tokens: int, counts: list[i
         "completion_tokens": sum(counts),
         "total_tokens": prompt_tokens + sum(counts),
     }
-    return {"id": "up", "object": "chat.completion", "model": model, "choices": choices, "usage": usage}
+    return {
+        "id": "up",
+        "object": "chat.completion",
+        "model": model,
+        "choices": choices,
+        "usage": usage,
+    }
 
 
 def models_route(model: str) -> Route:
@@ -123,7 +131,9 @@ def transformers_upstream(backend: Any, model: str) -> Starlette:
         prompt = len(backend.tokenizer(chat_prompt(backend.tokenizer, message))["input_ids"])
         return JSONResponse(chat_answer(model, texts, prompt, counts))
 
-    return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]), models_route(model)])
+    return Starlette(
+        routes=[Route("/v1/chat/completions", chat, methods=["POST"]), models_route(model)]
+    )
 
 
 def fake_text(message: str, seed: int, j: int) -> str:

@@ -76,9 +76,7 @@ def test_best_of_n_answers_the_best_scored_sample_and_counts_every_token(
     assert answer.usage.total_tokens == wave["usage"]["total_tokens"] + scoring
 
 
-def test_optscale_stops_where_the_allocator_says(
-    upstream: ServerThread, scorer: PrmScorer
-) -> None:
+def test_optscale_stops_where_the_allocator_says(upstream: ServerThread, scorer: PrmScorer) -> None:
     defaults = RuleDefaults(max_n=12, target=0.6, percentile=0.1, peek=3)
     with serve(upstream.url, lambda c, m: LocalPrmScorer(scorer), defaults=defaults) as s:
         answer = client(s).chat.completions.create(model="tiny-upstream", messages=MESSAGES)
@@ -114,7 +112,9 @@ def test_http_reward_scorer_agrees_with_the_local_prm(
     assert remote.tokens == local.tokens == sum(scorer.input_tokens([QUESTION] * 3, texts))
 
 
-def test_models_health_metrics_and_request_errors(upstream: ServerThread, scorer: PrmScorer) -> None:
+def test_models_health_metrics_and_request_errors(
+    upstream: ServerThread, scorer: PrmScorer
+) -> None:
     names = ["tiny", "tiny-alias"]
     with serve(
         upstream.url, lambda c, m: LocalPrmScorer(scorer), served_model_names=names, api_key="k"
@@ -150,7 +150,10 @@ def test_models_health_metrics_and_request_errors(upstream: ServerThread, scorer
 
 
 def test_the_rules_follow_the_live_rule_protocol() -> None:
-    for method, settings in (("bon", {}), ("optscale", {"target": 0.9, "percentile": 0.1, "peek": 2})):
+    for method, settings in (
+        ("bon", {}),
+        ("optscale", {"target": 0.9, "percentile": 0.1, "peek": 2}),
+    ):
         rule = make_rule(method, 4, settings)
         assert isinstance(rule, LiveRule)
         assert rule.choice() == -1
