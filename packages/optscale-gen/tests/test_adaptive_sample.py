@@ -62,7 +62,8 @@ def test_the_rule_sees_the_samples_a_sequential_feed_would(
     assert result.choice == oracle.choice()
     assert result.n_used <= result.n_drawn <= max_n
     assert result.scores == scores[: result.n_drawn]
-    assert calls == result.waves and sum(calls) == result.n_drawn
+    assert calls == result.waves
+    assert sum(calls) == result.n_drawn
     assert max_wave is None or max(calls) <= max_wave
     assert result.prompt_tokens == 10 * len(calls)
     assert result.completion_tokens == 5 * result.n_drawn

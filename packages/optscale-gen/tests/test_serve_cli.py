@@ -103,6 +103,7 @@ def test_usage_errors_exit_2_and_bad_settings_exit_1(capsys: pytest.CaptureFixtu
     assert "--scorer-model" in capsys.readouterr().err
     assert main([*base, "--scorer-model", "p", "--target", "2"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("optscale-gen: error: bad rule defaults") and "target" in err
+    assert err.startswith("optscale-gen: error: bad rule defaults")
+    assert "target" in err
     assert main([*base, "--scorer-model", "p", "--max-wave", "0"]) == 1
     assert "max_wave" in capsys.readouterr().err

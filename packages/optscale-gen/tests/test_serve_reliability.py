@@ -148,7 +148,8 @@ def test_samples_in_flight_are_bounded_per_request_and_overall(upstream: Any) ->
             ask(server, max_n=3)
         assert "samples in flight" in caught.value.message
         worker.join(30)
-        assert first and first[0].model_extra["optscale"]["samples_drawn"] == 3
+        assert first
+        assert first[0].model_extra["optscale"]["samples_drawn"] == 3
         assert ask(server, max_n=1).choices  # room again
 
 
