@@ -135,7 +135,7 @@ for _package in PACKAGES:
 
 @nox.session(name="tests-optscale-gen-vllm-cpu", default=False)
 def tests_gen_vllm_cpu(session: nox.Session) -> None:
-    """Run optscale-gen's vLLM backend on its tiny test model on CPU (vllm-cpu; slow)."""
+    """Run optscale-gen's vLLM backend, and serve in front of `vllm serve`, on CPU (vllm-cpu)."""
     _sync(session, "optscale-gen", torch=True)
     torch_version, _ = _torch_stack()
     python = ["--python", session.virtualenv.location]
@@ -148,11 +148,13 @@ def tests_gen_vllm_cpu(session: nox.Session) -> None:
     session.run_install(
         "uv", "pip", "uninstall", *python, "torchvision", "torchaudio", "torchcodec", external=True
     )
+    tests = PACKAGES["optscale-gen"] / "tests"
     session.run(
         "python",
         "-m",
         "pytest",
-        str(PACKAGES["optscale-gen"] / "tests" / "test_vllm.py"),
+        str(tests / "test_vllm.py"),
+        str(tests / "test_serve_vllm.py"),  # `vllm serve` as the upstream of `optscale-gen serve`
         "-m",
         "slow",
         "-p",

@@ -6,6 +6,8 @@
 - ``FakeUpstream``: a fast chat endpoint whose behaviour a test switches at run time (delay,
   HTTP status, malformed JSON), counting calls, ``n`` per call, and client disconnects.
 - ``reward_endpoint``: vLLM's ``/pooling`` shape backed by a ``PrmScorer``, or a failing one.
+
+and ``check_best_of_n``, the end-to-end check run against any real upstream (transformers, vLLM).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import uvicorn
 from optscale_gen import STEP_TAG, sample_seed
 from starlette.applications import Starlette
@@ -217,3 +220,50 @@ def reward_endpoint(prm: Any | None, status: int = 200) -> Starlette:
         return JSONResponse({"data": data, "usage": {"prompt_tokens": tokens}})
 
     return Starlette(routes=[Route("/pooling", pooling, methods=["POST"])])
+
+
+QUESTION = "What is 2 + 3?"
+MESSAGES = [{"role": "user", "content": QUESTION}]
+
+
+def direct(url: str, model: str, n: int, seed: int) -> dict[str, Any]:
+    """One chat call with ``n`` samples made straight to an upstream."""
+    body = {"model": model, "messages": MESSAGES, "n": n, "seed": seed}
+    response = httpx.post(url + "/v1/chat/completions", json=body, timeout=GUARD)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def check_best_of_n(upstream_url: str, model: str, scorer: Any) -> None:
+    """Through the OptScale server with the openai client, best-of-4 answers the sample the PRM
+    scores best among the wave the upstream returns for the same seeded call, and ``usage`` is
+    the upstream's plus the PRM's input tokens."""
+    import openai
+    import pytest
+    from optscale_gen import ServeConfig, create_app
+    from optscale_gen._scoring import LocalPrmScorer
+
+    config = ServeConfig(upstreams=[upstream_url + "/v1"], model=model, served_model_names=["m"])
+    with ServerThread(create_app(config, lambda c, m: LocalPrmScorer(scorer))) as server:
+        client = openai.OpenAI(
+            base_url=server.url + "/v1", api_key="none", timeout=GUARD, max_retries=0
+        )
+        answer = client.chat.completions.create(
+            model="m", messages=MESSAGES, seed=5, extra_body={"method": "bon", "max_n": 4}
+        )
+    wave = direct(upstream_url, model, 4, sample_seed(5, 0, 0))
+    texts = [c["message"]["content"] for c in wave["choices"]]
+    scores, _ = scorer.score([QUESTION] * 4, texts)
+    best = max(range(4), key=lambda i: (scores[i], -i))
+    assert answer.choices[0].message.content == texts[best]
+    assert answer.model == "m"
+    info = answer.model_extra["optscale"]
+    assert info["samples_drawn"] == info["samples_used"] == 4
+    assert info["selected"] == best
+    assert info["scores"] == pytest.approx(list(scores))
+    scoring = sum(scorer.input_tokens([QUESTION] * 4, texts))
+    assert answer.usage is not None
+    assert answer.usage.completion_tokens == wave["usage"]["completion_tokens"]
+    assert answer.usage.prompt_tokens == wave["usage"]["prompt_tokens"] + scoring
+    assert answer.usage.total_tokens == wave["usage"]["total_tokens"] + scoring

@@ -16,16 +16,20 @@ from optscale_gen import (
     TransformersBackend,
     create_app,
     make_rule,
-    sample_seed,
 )
 from optscale_gen._chat import RuleDefaults
 from optscale_gen._scoring import HttpRewardScorer, LocalPrmScorer
 from optscale_gen._upstream import Replicas
 from optscale_math import Allocator
-from serve_upstreams import ServerThread, reward_endpoint, transformers_upstream
-
-QUESTION = "What is 2 + 3?"
-MESSAGES = [{"role": "user", "content": QUESTION}]
+from serve_upstreams import (
+    MESSAGES,
+    QUESTION,
+    ServerThread,
+    check_best_of_n,
+    direct,
+    reward_endpoint,
+    transformers_upstream,
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,37 +47,10 @@ def client(server: ServerThread) -> openai.OpenAI:
     return openai.OpenAI(base_url=server.url + "/v1", api_key="none", timeout=60, max_retries=0)
 
 
-def direct(upstream: ServerThread, n: int, seed: int) -> dict[str, Any]:
-    body = {"model": "tiny-upstream", "messages": MESSAGES, "n": n, "seed": seed}
-    response = httpx.post(upstream.url + "/v1/chat/completions", json=body, timeout=60)
-    response.raise_for_status()
-    result: dict[str, Any] = response.json()
-    return result
-
-
 def test_best_of_n_answers_the_best_scored_sample_and_counts_every_token(
     upstream: ServerThread, scorer: PrmScorer
 ) -> None:
-    with serve(upstream.url, lambda c, m: LocalPrmScorer(scorer), served_model_names=["tiny"]) as s:
-        answer = client(s).chat.completions.create(
-            model="tiny", messages=MESSAGES, seed=5, extra_body={"method": "bon", "max_n": 4}
-        )
-    # Oracle: the same wave asked of the upstream directly, scored by the PRM directly.
-    wave = direct(upstream, 4, sample_seed(5, 0, 0))
-    texts = [c["message"]["content"] for c in wave["choices"]]
-    scores, _ = scorer.score([QUESTION] * 4, texts)
-    best = max(range(4), key=lambda i: (scores[i], -i))
-    assert answer.choices[0].message.content == texts[best]
-    assert answer.model == "tiny"
-    info = answer.model_extra["optscale"]
-    assert info["samples_drawn"] == info["samples_used"] == 4
-    assert info["selected"] == best
-    assert info["scores"] == pytest.approx(list(scores))
-    scoring = sum(scorer.input_tokens([QUESTION] * 4, texts))
-    assert answer.usage is not None
-    assert answer.usage.completion_tokens == wave["usage"]["completion_tokens"]
-    assert answer.usage.prompt_tokens == wave["usage"]["prompt_tokens"] + scoring
-    assert answer.usage.total_tokens == wave["usage"]["total_tokens"] + scoring
+    check_best_of_n(upstream.url, "tiny-upstream", scorer)
 
 
 def test_optscale_stops_where_the_allocator_says(upstream: ServerThread, scorer: PrmScorer) -> None:
@@ -95,7 +72,9 @@ def test_optscale_stops_where_the_allocator_says(upstream: ServerThread, scorer:
 def test_http_reward_scorer_agrees_with_the_local_prm(
     upstream: ServerThread, scorer: PrmScorer
 ) -> None:
-    texts = [c["message"]["content"] for c in direct(upstream, 3, 11)["choices"]]
+    texts = [
+        c["message"]["content"] for c in direct(upstream.url, "tiny-upstream", 3, 11)["choices"]
+    ]
     with ServerThread(reward_endpoint(scorer)) as rewards:
 
         async def both() -> tuple[Any, Any]:
