@@ -94,9 +94,9 @@ class AdaptiveResult:
 
 
 Generate = Callable[[int], Awaitable[Wave | Sequence[str]]]
-"""``await generate(n)``: ``n`` new samples of the problem, as a [`Wave`][] or plain texts."""
+"""``await generate(n)``: ``n`` new samples of the problem, as a ``Wave`` or plain texts."""
 Score = Callable[[Sequence[str]], Awaitable[Scored | Sequence[float]]]
-"""``await score(texts)``: one verifier score per text, as [`Scored`][] or plain floats."""
+"""``await score(texts)``: one verifier score per text, as ``Scored`` or plain floats."""
 Hold = Callable[[int], AbstractAsyncContextManager[object]]
 """``async with hold(n)``: held around a wave of ``n`` samples (a bound on samples in flight)."""
 

@@ -51,7 +51,7 @@ class ServeMetrics:
         )
 
     def record_call(self, endpoint: str, outcome: str) -> None:
-        """Count one upstream call (the callback [`post_json`][] takes)."""
+        """Count one upstream call (the callback ``post_json`` takes)."""
         self.calls.labels(endpoint=endpoint, outcome=outcome).inc()
 
     def render(self) -> bytes:

@@ -26,7 +26,7 @@ RULE_SETTINGS: dict[str, frozenset[str]] = {
 class LiveRule(Protocol):
     """One problem's stop rule, fed one sample at a time.
 
-    ``observe`` takes a sample's verifier score and its answer id ([`NO_ANSWER`][] or an id
+    ``observe`` takes a sample's verifier score and its answer id (``NO_ANSWER`` or an id
     assigned by the caller in first-seen order); ``stop`` says whether to draw no more;
     ``planned_n`` is the rule's current planned total (``None`` if it has none); ``choice`` is the
     index of the selected sample so far (-1 for none).
@@ -126,12 +126,12 @@ def make_rule(method: str, max_n: int, settings: Mapping[str, object]) -> LiveRu
     Parameters
     ----------
     method
-        ``"optscale"`` or ``"bon"`` (see [`RULE_SETTINGS`][]).
+        ``"optscale"`` or ``"bon"`` (see ``RULE_SETTINGS``).
     max_n
         Most samples the rule may draw.
     settings
         Values for the method's settings; names the method does not take are ignored (the caller
-        checks explicitly requested ones with [`check_settings`][]).
+        checks explicitly requested ones with ``check_settings``).
 
     Returns
     -------

@@ -256,7 +256,7 @@ def create_app(config: ServeConfig, make_scorer: ScorerFactory) -> Starlette:
     Returns
     -------
     starlette.applications.Starlette
-        The app; its ``state.metrics`` holds the [`ServeMetrics`][].
+        The app; its ``state.metrics`` holds the server's Prometheus metrics.
     """
     service = _Service(config, make_scorer)
     routes = [
