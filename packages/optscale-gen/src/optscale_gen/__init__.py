@@ -18,6 +18,7 @@ from optscale_gen._backend import (
     count_tokens,
     sample_seed,
 )
+from optscale_gen._errors import ServeError
 from optscale_gen._journal import Journal, JournalError, SampleRecord
 from optscale_gen._output import pool_items, write_pool
 from optscale_gen._prm import PrmScorer
@@ -34,7 +35,6 @@ from optscale_gen._prompts import (
 from optscale_gen._rules import NO_ANSWER, LiveRule, make_rule
 from optscale_gen._runner import RunPlan, Scorer, generate_samples, score_samples
 from optscale_gen._server import ServeConfig, create_app
-from optscale_gen._upstream import ServeError
 from optscale_gen._vllm import VLLMBackend
 
 __all__ = [

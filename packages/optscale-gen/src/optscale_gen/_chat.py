@@ -15,8 +15,8 @@ from typing import Any
 
 from optscale_gen._adaptive import AdaptiveResult, Wave
 from optscale_gen._backend import sample_seed
+from optscale_gen._errors import ServeError
 from optscale_gen._rules import RULE_SETTINGS, LiveRule, check_settings, make_rule
-from optscale_gen._upstream import ServeError
 
 SETTING_FIELDS = ("target", "percentile", "peek")
 """Rule settings a request may set (server defaults otherwise)."""

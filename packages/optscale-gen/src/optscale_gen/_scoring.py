@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-
-import httpx
+from typing import TYPE_CHECKING
 
 from optscale_gen._adaptive import Scored
+from optscale_gen._errors import ServeError
 from optscale_gen._prm import PrmScorer
 from optscale_gen._prompts import prm_messages
-from optscale_gen._upstream import Record, Replicas, ServeError, post_json
+from optscale_gen._upstream import Record, Replicas, post_json
+
+if TYPE_CHECKING:
+    import httpx
 
 ScoreProblem = Callable[[str, Sequence[str]], Awaitable[Scored]]
 """``await scorer(problem, texts)``: one score per completion of ``problem``."""

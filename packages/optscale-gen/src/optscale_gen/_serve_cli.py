@@ -10,7 +10,8 @@ import argparse
 from typing import Any
 
 from optscale_gen._chat import RuleDefaults, parse_request
-from optscale_gen._upstream import POLICIES, ServeError
+from optscale_gen._errors import ServeError
+from optscale_gen._upstream import POLICIES
 
 
 def add_serve_parser(commands: Any) -> None:

@@ -13,40 +13,15 @@ import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from optscale_gen._errors import ServeError
+
+if TYPE_CHECKING:
+    import httpx
 
 POLICIES = ("round-robin", "least-outstanding")
 """Load-balancing policies over replicas."""
-
-
-class ServeError(Exception):
-    """A failure answered to the client as an OpenAI-style error object.
-
-    Parameters
-    ----------
-    status
-        HTTP status of the answer.
-    message
-        One line saying what went wrong.
-    kind
-        The error object's ``type`` (e.g. ``"invalid_request_error"``, ``"upstream_error"``).
-    param
-        The request field at fault, when there is one.
-    """
-
-    def __init__(self, status: int, message: str, kind: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.kind = kind
-        self.param = param
-
-    def body(self) -> dict[str, Any]:
-        """Return the JSON error object, in the shape OpenAI's clients parse."""
-        error = {"message": self.message, "type": self.kind, "param": self.param}
-        return {"error": {**error, "code": self.status}}
 
 
 class Replicas:
@@ -124,6 +99,8 @@ async def post_json(
     ServeError
         On any failure; see the module docstring for the status codes.
     """
+    import httpx  # here, not at import: importing optscale_gen stays free of the web stack
+
     refused: list[str] = []
     for url in replicas.order():
         try:
