@@ -75,7 +75,8 @@ class DeepConfCore:
             self._vote(rows, scores, labels)
         total = self.tally.total[rows]
         lead = np.where(self.tally.leader[rows] >= 0, self.tally.leader_weight[rows], 0.0)
-        out: BoolArray = (total > 0) & (lead >= self.tau * total)
+        with np.errstate(invalid="ignore"):  # tau = inf with no weight yet
+            out: BoolArray = (total > 0) & (lead >= self.tau * total)
         return out
 
     def picks(self) -> IntArray:
