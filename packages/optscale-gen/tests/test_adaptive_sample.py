@@ -8,14 +8,19 @@ from collections.abc import Sequence
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from optscale_gen import NO_ANSWER, Scored, Wave, adaptive_sample, make_rule
+from optscale_baselines import NO_ANSWER, make_live_rule
+from optscale_gen import Scored, Wave, adaptive_sample
 from optscale_gen._capacity import SampleLimiter
 
 RULES = st.sampled_from(
     [
         ("bon", {}),
+        ("sc", {}),
         ("optscale", {"target": 0.8, "percentile": 0.1, "peek": 2}),
         ("optscale", {"target": 0.95, "percentile": 0.05, "peek": 4}),
+        ("threshold", {"tau": 0.9}),
+        ("hybrid", {}),
+        ("deepconf", {}),
     ]
 )
 
@@ -53,11 +58,11 @@ def test_the_rule_sees_the_samples_a_sequential_feed_would(
 ) -> None:
     method, config = rule
     calls, generate, score = stream(scores)
-    live = make_rule(method, max_n, config)
+    live = make_live_rule(method, max_n, **config)
     result = asyncio.run(adaptive_sample(generate, score, live, max_n=max_n, max_wave=max_wave))  # type: ignore[arg-type]
-    oracle = make_rule(method, max_n, config)  # fed one sample at a time, no waves
+    oracle = make_live_rule(method, max_n, **config)  # fed one sample at a time, no waves
     while not oracle.stop and oracle.n_seen < max_n:
-        oracle.observe(scores[oracle.n_seen], NO_ANSWER)
+        oracle.observe(scores[oracle.n_seen], oracle.n_seen % 3)
     assert result.n_used == oracle.n_seen
     assert result.choice == oracle.choice()
     assert result.n_used <= result.n_drawn <= max_n
@@ -81,7 +86,7 @@ def test_answer_ids_are_assigned_in_first_seen_order() -> None:
     async def score(batch: Sequence[str]) -> list[float]:
         return [0.5] * len(batch)
 
-    result = asyncio.run(adaptive_sample(generate, score, make_rule("bon", 5, {}), max_n=5))
+    result = asyncio.run(adaptive_sample(generate, score, make_live_rule("bon", 5), max_n=5))
     assert result.answer_ids == [0, NO_ANSWER, 1, 0, 1]
     assert result.choices == texts
     assert result.text == texts[0]
@@ -98,11 +103,11 @@ def test_a_generator_or_scorer_that_miscounts_is_refused() -> None:
         return [0.5]
 
     with pytest.raises(ValueError, match="generate returned 2 samples for 3 asked"):
-        asyncio.run(adaptive_sample(short, scores, make_rule("bon", 3, {}), max_n=3))
+        asyncio.run(adaptive_sample(short, scores, make_live_rule("bon", 3), max_n=3))
     with pytest.raises(ValueError, match="score returned 1 scores for 3 texts"):
-        asyncio.run(adaptive_sample(fine, scores, make_rule("bon", 3, {}), max_n=3))
+        asyncio.run(adaptive_sample(fine, scores, make_live_rule("bon", 3), max_n=3))
     with pytest.raises(ValueError, match="must be >= 1"):
-        asyncio.run(adaptive_sample(fine, scores, make_rule("bon", 3, {}), max_n=0))
+        asyncio.run(adaptive_sample(fine, scores, make_live_rule("bon", 3), max_n=0))
 
 
 def test_cancelling_the_caller_cancels_the_wave_in_flight() -> None:
@@ -122,7 +127,7 @@ def test_cancelling_the_caller_cancels_the_wave_in_flight() -> None:
     async def run() -> None:
         limiter = SampleLimiter(4)
         task = asyncio.ensure_future(
-            adaptive_sample(hang, score, make_rule("bon", 4, {}), max_n=4, hold=limiter.hold)
+            adaptive_sample(hang, score, make_live_rule("bon", 4), max_n=4, hold=limiter.hold)
         )
         await asyncio.sleep(0.01)
         assert limiter.in_use == 4

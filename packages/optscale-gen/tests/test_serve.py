@@ -10,12 +10,10 @@ import httpx
 import openai
 import pytest
 from optscale_gen import (
-    LiveRule,
     PrmScorer,
     ServeConfig,
     TransformersBackend,
     create_app,
-    make_rule,
 )
 from optscale_gen._chat import RuleDefaults
 from optscale_gen._scoring import HttpRewardScorer, LocalPrmScorer
@@ -126,14 +124,3 @@ def test_models_health_metrics_and_request_errors(
     assert 'optscale_requests_total{status="400"} 7.0' in metrics
     assert 'optscale_requests_total{status="404"} 1.0' in metrics
     assert "optscale_samples_total 1.0" in metrics
-
-
-def test_the_rules_follow_the_live_rule_protocol() -> None:
-    for method, settings in (
-        ("bon", {}),
-        ("optscale", {"target": 0.9, "percentile": 0.1, "peek": 2}),
-    ):
-        rule = make_rule(method, 4, settings)
-        assert isinstance(rule, LiveRule)
-        assert rule.choice() == -1
-        assert not rule.stop

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from optscale_baselines import make_live_rule
 from optscale_gen import Scored, ServeConfig, create_app
 from optscale_gen._chat import RuleDefaults
 from optscale_gen._scoring import HttpRewardScorer, LocalPrmScorer
@@ -167,3 +168,25 @@ def test_round_robin_and_least_outstanding_spread_the_calls() -> None:
     with replicas.using("http://b"), replicas.using("http://b"):
         assert replicas.order()[0] == "http://c"
     assert replicas.outstanding["http://b"] == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "settings"),
+    [("sc", {}), ("threshold", {"tau": 0.8}), ("hybrid", {}), ("deepconf", {})],
+)
+def test_every_live_rule_serves_and_stops_where_it_says(
+    upstream: Any, method: str, settings: dict[str, float]
+) -> None:
+    with serving([upstream.url], max_wave=4) as server:
+        answer = ask(server, method=method, max_n=12, settings=settings)
+    info = answer.model_extra["optscale"]
+    oracle = make_live_rule(method, 12, **settings)  # the same samples, one at a time
+    for value, answer_id in zip(info["scores"], info["answer_ids"], strict=True):
+        if oracle.stop:
+            break
+        oracle.observe(value, answer_id)
+    assert info["samples_used"] == oracle.n_seen
+    assert info["rule_choice"] == oracle.choice()
+    assert info["samples_drawn"] == sum(info["waves"]) <= 12
+    assert max(info["waves"]) <= 4
+    assert upstream.ns == info["waves"]

@@ -32,13 +32,11 @@ from optscale_gen._prompts import (
     question_prompt,
     split_steps,
 )
-from optscale_gen._rules import NO_ANSWER, LiveRule, make_rule
 from optscale_gen._runner import RunPlan, Scorer, generate_samples, score_samples
 from optscale_gen._server import ServeConfig, create_app
 from optscale_gen._vllm import VLLMBackend
 
 __all__ = [
-    "NO_ANSWER",
     "PRM_SYSTEM_PROMPT",
     "QUESTION_TEMPLATE",
     "RETRY_TEMPLATE",
@@ -47,7 +45,6 @@ __all__ = [
     "GenerationBackend",
     "Journal",
     "JournalError",
-    "LiveRule",
     "PrmScorer",
     "RunPlan",
     "SampleRecord",
@@ -63,7 +60,6 @@ __all__ = [
     "count_tokens",
     "create_app",
     "generate_samples",
-    "make_rule",
     "pool_items",
     "previous_answer",
     "prm_messages",

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from optscale_gen._rules import NO_ANSWER, LiveRule
+if TYPE_CHECKING:
+    from optscale_baselines import LiveRule
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,8 @@ async def adaptive_sample(
         The caller's coroutine function scoring texts (higher is better; the OptScale rule reads
         scores on [0, 1], e.g. a PRM's mean step reward).
     rule
-        A fresh live rule for this problem (see [`LiveRule`][optscale_gen.LiveRule]).
+        A fresh live rule for this problem (a [`LiveRule`][optscale_baselines.LiveRule], e.g.
+        from [`make_live_rule`][optscale_baselines.make_live_rule]).
     max_n
         Most samples ever drawn, whatever the rule plans.
     max_wave
@@ -148,18 +151,21 @@ async def adaptive_sample(
     Examples
     --------
     >>> import asyncio
-    >>> from optscale_gen import adaptive_sample, make_rule
+    >>> from optscale_baselines import make_live_rule
+    >>> from optscale_gen import adaptive_sample
     >>> async def generate(n):
     ...     return ["a draft"] * n
     >>> async def score(texts):
     ...     return [0.5] * len(texts)
-    >>> result = asyncio.run(adaptive_sample(generate, score, make_rule("bon", 4, {}), max_n=4))
+    >>> result = asyncio.run(adaptive_sample(generate, score, make_live_rule("bon", 4), max_n=4))
     >>> result.n_drawn, result.choice
     (4, 0)
     """
     if max_n < 1 or min_wave < 1 or (max_wave is not None and max_wave < 1):
         got = (max_n, min_wave, max_wave)
         raise ValueError(f"max_n, min_wave and max_wave must be >= 1, got {got}")
+    from optscale_baselines import NO_ANSWER
+
     extract = answer if answer is not None else _boxed
     ids: dict[str, int] = {}
     texts: list[str] = []

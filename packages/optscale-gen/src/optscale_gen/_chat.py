@@ -1,8 +1,9 @@
 """OpenAI chat requests in, OpenAI chat responses out: parsing, per-request settings, the answer.
 
 A request is an ordinary ``/v1/chat/completions`` body; the extra fields ``method``, ``max_n``,
-``target``, ``percentile`` and ``peek`` set the stop rule for this request and are removed before
-the body goes upstream. Every problem with the body is a 400 naming the field.
+``settings`` (the method's settings, an object) and the shortcuts ``target``, ``percentile`` and
+``peek`` set the stop rule for this request and are removed before the body goes upstream. Every
+problem with the body is a 400 naming the field.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optscale_gen._adaptive import AdaptiveResult, Wave
 from optscale_gen._backend import sample_seed
 from optscale_gen._errors import ServeError
-from optscale_gen._rules import RULE_SETTINGS, LiveRule, check_settings, make_rule
 
-SETTING_FIELDS = ("target", "percentile", "peek")
-"""Rule settings a request may set (server defaults otherwise)."""
-OWN_FIELDS = ("method", "max_n", *SETTING_FIELDS)
+if TYPE_CHECKING:
+    from optscale_baselines import LiveRule
+from optscale_gen._rules import SERVER_DEFAULTS, make_rule
+
+SHORTCUTS = ("target", "percentile", "peek")
+"""Settings of the ``"optscale"`` method a request may give as top-level fields."""
+OWN_FIELDS = ("method", "max_n", "settings", *SHORTCUTS)
 """Request fields this server reads and never forwards."""
 
 
@@ -74,19 +78,19 @@ def parse_request(
         raise _bad("n must be 1: the server returns the selected sample (set max_n instead)", "n")
     problem = _problem(body.get("messages"))
     method = body.get("method", defaults.method)
-    if method not in RULE_SETTINGS:
-        raise _bad(f"unknown method {method!r}; choose from {sorted(RULE_SETTINGS)}", "method")
+    if not isinstance(method, str):
+        raise _bad(f"method must be a string, got {method!r}", "method")
     max_n = body.get("max_n", defaults.max_n)
     if isinstance(max_n, bool) or not isinstance(max_n, int) or max_n < 1:
         raise _bad(f"max_n must be a positive integer, got {max_n!r}", "max_n")
     if max_n > defaults.max_n_limit:
         raise _bad(f"max_n must be <= {defaults.max_n_limit} on this server", "max_n")
-    given = {name: body[name] for name in SETTING_FIELDS if name in body}
-    try:
-        check_settings(method, given)
-    except ValueError as error:
-        raise _bad(str(error), next(iter(set(given) - RULE_SETTINGS[method]), None)) from error
-    settings = {name: getattr(defaults, name) for name in RULE_SETTINGS[method]} | given
+    extra = body.get("settings", {})
+    if not isinstance(extra, dict):
+        raise _bad(f"settings must be an object, got {extra!r}", "settings")
+    given = {name: body[name] for name in SHORTCUTS if name in body}
+    settings = {name: getattr(defaults, name) for name in SERVER_DEFAULTS.get(method, ())}
+    settings |= given | extra
     seed = body.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise _bad(f"seed must be a non-negative integer, got {seed!r}", "seed")
@@ -94,8 +98,8 @@ def parse_request(
     request = ChatRequest(forward, str(model), problem, method, max_n, settings, seed)
     try:
         request.rule()
-    except ValueError as error:
-        raise _bad(str(error), None) from error
+    except (ValueError, TypeError) as error:
+        raise _bad(f"method {method!r}: {error}", "method") from error
     return request
 
 

@@ -56,7 +56,9 @@ def add_serve_parser(commands: Any) -> None:
     scoring.add_argument("--trust-remote-code", action="store_true")
     rule = serve.add_argument_group("stop rule: defaults of the per-request fields")
     base = RuleDefaults()
-    rule.add_argument("--method", default=base.method, help="optscale or bon")
+    rule.add_argument(
+        "--method", default=base.method, help="optscale, bon, sc, threshold, sequential, ..."
+    )
     rule.add_argument("--max-n", type=int, default=base.max_n, help="most samples per request")
     rule.add_argument("--target", type=float, default=base.target, help="optscale target score")
     rule.add_argument("--percentile", type=float, default=base.percentile)
