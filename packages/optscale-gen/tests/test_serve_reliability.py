@@ -190,3 +190,14 @@ def test_every_live_rule_serves_and_stops_where_it_says(
     assert info["samples_drawn"] == sum(info["waves"]) <= 12
     assert max(info["waves"]) <= 4
     assert upstream.ns == info["waves"]
+
+
+def test_a_seeded_request_is_reproducible_and_its_waves_differ(upstream: Any) -> None:
+    with serving([upstream.url], max_wave=2) as server:
+        first = ask(server, max_n=6, seed=3).model_extra["optscale"]
+        again = ask(server, max_n=6, seed=3).model_extra["optscale"]
+        other = ask(server, max_n=6, seed=4).model_extra["optscale"]
+    assert first["waves"] == [2, 2, 2]
+    assert first["scores"] == again["scores"]
+    assert first["scores"] != other["scores"]
+    assert len(set(first["scores"])) == 6  # no wave repeats another's samples
