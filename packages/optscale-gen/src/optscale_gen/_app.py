@@ -95,14 +95,17 @@ class Service:
             raise ServeError(429, message, "rate_limit_error")
         work = asyncio.ensure_future(self._sample(parsed))
         gone = asyncio.ensure_future(_disconnected(request))
-        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
-        if not work.done():  # the client left: stop its upstream calls and scoring
-            work.cancel()
+        try:
+            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when this handler is cancelled: no sampling outlives its request
+            gone.cancel()
+            if not work.done():
+                work.cancel()
+        if not work.done() or work.cancelled():  # the client left: its upstream calls stop
             with contextlib.suppress(asyncio.CancelledError, ServeError):
                 await work
             self.metrics.disconnects.inc()
             return Response(status_code=499)
-        gone.cancel()
         result = work.result()
         self._count(result)
         return JSONResponse(chat_response(parsed, result))
