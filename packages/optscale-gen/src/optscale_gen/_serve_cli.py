@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from optscale_gen._chat import RuleDefaults, parse_request
-from optscale_gen._errors import ServeError
+from optscale_gen._chat import RuleDefaults
 from optscale_gen._upstream import POLICIES
 
 
@@ -106,11 +105,6 @@ def run_serve(args: argparse.Namespace) -> None:
         api_key=args.api_key,
         upstream_api_key=args.upstream_api_key,
     )
-    probe = {"model": config.names[0], "messages": [{"role": "user", "content": "?"}]}
-    try:  # bad defaults fail here, not in every request
-        parse_request(probe, config.names, config.model, defaults)
-    except ServeError as error:
-        raise ValueError(f"bad rule defaults: {error.message}") from error
     app = create_app(config, _scorer_factory(args))
     server = uvicorn.Server(
         uvicorn.Config(

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from optscale_gen._adaptive import Scored
-from optscale_gen._chat import RuleDefaults
+from optscale_gen._chat import RuleDefaults, parse_request
+from optscale_gen._errors import ServeError
 from optscale_gen._upstream import Replicas
 
 if TYPE_CHECKING:
@@ -80,6 +81,12 @@ class ServeConfig:
         if not self.upstream_timeout > 0:
             raise ValueError(f"upstream_timeout must be > 0, got {self.upstream_timeout}")
         Replicas(self.upstreams, self.load_balancing)  # checks URLs and policy
+        # Bad rule defaults fail here, not in every request (and the rules load now, not then).
+        probe = {"model": self.names[0], "messages": [{"role": "user", "content": "?"}]}
+        try:
+            parse_request(probe, self.names, self.model, self.defaults)
+        except ServeError as error:
+            raise ValueError(f"bad rule defaults: {error.message}") from error
 
     @property
     def names(self) -> tuple[str, ...]:
