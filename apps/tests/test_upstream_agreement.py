@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import upstream_as_written
+from baselines_oracles import View, asc, dsc_paper, esc, majority
 from optscale_apps.inputs import PoolInputs
 from optscale_apps.loaded import LoadedPools, load_pools
-from optscale_apps.paper import DSC_DEFAULT, baseline_curves
-from optscale_apps.records import CurvePoint
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "packages" / "optscale-baselines" / "tests"))
-from baselines_oracles import View, asc, dsc_paper, esc, majority
+from optscale_apps.paper import DSC_DEFAULT, baseline_curves, optscale_cells
+from optscale_apps.published import Published
+from optscale_apps.records import CurvePoint, OptScaleCell
+from scipy.stats import norm
 
 K = 16
 GOLDS = ["7", "12", "3", "5", "9", "40", "2", "8", "6"]
@@ -86,6 +86,10 @@ def write_nested_pool(folder: Path) -> tuple[Path, Path]:
     return pool, prompts_path
 
 
+PRIORS = np.array([[0.7, 0.1], [0.9, -0.02], [0.5, 0.2]] * 3)
+"""OptScale^t priors, one negative sigma among them as in the paper's own files."""
+
+
 def upstream_extract(text: str) -> str | None:
     """Upstream's extraction: left-to-right balanced ``\\boxed{`` matches, the last one."""
     found, i = None, 0
@@ -126,6 +130,7 @@ class Upstream:
         self.answers = [[upstream_extract(t) for t in row] for row in self.texts]
         self.scores = [item["score"]["scores"][0] for item in items]
         self.tokens = [item["score"]["completion_tokens"][0] for item in items]
+        self.fits: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def curve(self, method: str, n: int, decide: Callable[[int], tuple[int, Any]]) -> CurvePoint:
         """Accuracy and mean tokens of per-problem ``(samples used, answer)`` decisions."""
@@ -140,16 +145,47 @@ class Upstream:
         """bon.py: argmax, empty completions re-scored 0, ``verify(pred, gold)``."""
         correct, total = 0, 0
         for p, gold in enumerate(GOLDS):
-            scores = list(self.scores[p][:n])
-            best = scores.index(max(scores))
-            while self.texts[p][best] == "":
-                scores[best] = 0
-                if max(scores) == 0:
-                    break
-                best = scores.index(max(scores))
-            correct += upstream_verify(self.answers[p][best], gold)
+            correct += upstream_verify(self.answers[p][self.best_of(p, n)], gold)
             total += sum(self.tokens[p][:n])
         return CurvePoint("BoN", "", n, correct / len(GOLDS), total / len(GOLDS))
+
+    def optscale_n(
+        self, variant: str, peek: int, max_n: int, target: float, pct: float
+    ) -> list[int]:
+        """The notebooks' per-problem N: L-BFGS-B fit of the peeks, 1000-point grid quantile."""
+        if (variant, peek) not in self.fits:  # the fit depends on the peeked scores only
+            peeks = np.asarray(self.scores)[:, :peek]
+            priors = () if variant == "MLE" else (PRIORS[:, 0], PRIORS[:, 1])
+            self.fits[variant, peek] = upstream_as_written.fit(peeks, *priors)
+        mu, sigma = self.fits[variant, peek]
+        x = np.linspace(0, 1, 1000)
+        chosen = []
+        for m, s in zip(mu, sigma, strict=True):
+            with np.errstate(all="ignore"):
+                mass = norm.cdf((1 - m) / s) - norm.cdf(-m / s)
+                pdf = norm.pdf(x, m, s) / mass
+                cdf = (norm.cdf((x - m) / s) - norm.cdf(-m / s)) / mass
+            n_star = max_n
+            for n in range(1, max_n + 1):
+                with np.errstate(all="ignore"):
+                    law = np.cumsum(n * pdf * cdf ** (n - 1)) * (x[1] - x[0])
+                    law = law / law[-1]
+                if x[min(int(np.searchsorted(law, pct)), x.size - 1)] >= target:
+                    n_star = n
+                    break
+            chosen.append(max(n_star, peek))
+        return chosen
+
+    def best_of(self, p: int, n: int) -> int:
+        """Best-of-N among the first ``n``: argmax, empty completions re-scored 0."""
+        scores = list(self.scores[p][:n])
+        best = scores.index(max(scores))
+        while self.texts[p][best] == "":
+            scores[best] = 0
+            if max(scores) == 0:
+                break
+            best = scores.index(max(scores))
+        return best
 
     def view(self) -> View:
         """The oracle view of ``baselines_oracles``: answer ids of the raw strings."""
@@ -190,7 +226,7 @@ def loaded_and_upstream(
     folder = tmp_path_factory.mktemp("nested")
     pool, prompts = write_nested_pool(folder)
     inputs = PoolInputs(pool, pool, prompts, simulated=False, looked_for=pool)
-    loaded = load_pools(inputs, "paper", lambda problems: None, shared_cache)
+    loaded = load_pools(inputs, "paper", lambda problems: PRIORS, shared_cache)
     return loaded, Upstream(pool)
 
 
@@ -231,3 +267,34 @@ def test_every_paper_number_equals_upstreams(
         point = got[(want.method, want.n, want.setting)]
         assert (point.accuracy, point.mean_tokens) == (want.accuracy, want.mean_tokens), want
     assert len(got) == len(expected)
+
+
+def test_every_optscale_cell_and_its_per_problem_n_equal_upstreams(
+    loaded_and_upstream: tuple[LoadedPools, Upstream],
+) -> None:
+    loaded, upstream = loaded_and_upstream
+    published = Published(table={}, curves=[], cells=[], priors=PRIORS, dataset="AIME24")
+    cells = optscale_cells(loaded, published, progress=False)
+    assert {(c.variant, c.max_n) for c in cells} == {
+        (v, n) for v in ("MLE", "MAP") for n in (8, 16)
+    }
+    for cell in cells:
+        args = (cell.variant, cell.peek, cell.max_n, cell.target_score, cell.percentile)
+        n = upstream.optscale_n(*args)
+        picks = [upstream.best_of(p, n[p]) for p in range(len(GOLDS))]
+        correct = sum(
+            upstream_verify(g, upstream.answers[p][k])
+            for p, (g, k) in enumerate(zip(GOLDS, picks, strict=True))
+        )
+        total = sum(sum(upstream.tokens[p][: n[p]]) for p in range(len(GOLDS)))
+        want = OptScaleCell(
+            cell.variant,
+            cell.max_n,
+            cell.peek,
+            cell.target_score,
+            cell.percentile,
+            correct / len(GOLDS),
+            total / len(GOLDS),
+            tuple(n),
+        )
+        assert cell == want
