@@ -241,8 +241,7 @@ def check_best_of_n(upstream_url: str, model: str, scorer: Any) -> None:
     the upstream's plus the PRM's input tokens."""
     import openai
     import pytest
-    from optscale_gen import ServeConfig, create_app
-    from optscale_gen._scoring import LocalPrmScorer
+    from optscale_gen import LocalPrmScorer, ServeConfig, create_app
 
     config = ServeConfig(upstreams=[upstream_url + "/v1"], model=model, served_model_names=["m"])
     with ServerThread(create_app(config, lambda c, m: LocalPrmScorer(scorer))) as server:

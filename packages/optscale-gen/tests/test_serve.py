@@ -10,14 +10,14 @@ import httpx
 import openai
 import pytest
 from optscale_gen import (
+    HttpRewardScorer,
+    LocalPrmScorer,
     PrmScorer,
+    RuleDefaults,
     ServeConfig,
     TransformersBackend,
     create_app,
 )
-from optscale_gen._chat import RuleDefaults
-from optscale_gen._scoring import HttpRewardScorer, LocalPrmScorer
-from optscale_gen._upstream import Replicas
 from optscale_math import Allocator
 from serve_upstreams import (
     MESSAGES,
@@ -77,7 +77,7 @@ def test_http_reward_scorer_agrees_with_the_local_prm(
 
         async def both() -> tuple[Any, Any]:
             async with httpx.AsyncClient(timeout=60) as http:
-                remote = HttpRewardScorer(http, Replicas([rewards.url]), "tiny-prm")
+                remote = HttpRewardScorer(http, [rewards.url], "tiny-prm")
                 return await remote(QUESTION, texts), await LocalPrmScorer(scorer)(QUESTION, texts)
 
         import asyncio

@@ -12,9 +12,14 @@ import httpx
 import openai
 import pytest
 from optscale_baselines import make_live_rule
-from optscale_gen import Scored, ServeConfig, create_app
-from optscale_gen._chat import RuleDefaults
-from optscale_gen._scoring import HttpRewardScorer, LocalPrmScorer
+from optscale_gen import (
+    HttpRewardScorer,
+    LocalPrmScorer,
+    RuleDefaults,
+    Scored,
+    ServeConfig,
+    create_app,
+)
 from optscale_gen._upstream import Replicas
 from serve_upstreams import (
     FakeUpstream,
@@ -112,11 +117,11 @@ def test_failing_scorers_answer_an_error_and_the_server_goes_on(upstream: Any) -
     with serving([upstream.url], lambda c, m: LocalPrmScorer(Broken())) as server:  # type: ignore[arg-type]
         assert "CUDA out of memory" in expect_error(server, 500, "scorer_error")
     with ServerThread(reward_endpoint(None, status=500)) as down:
-        make = lambda c, m: HttpRewardScorer(c, Replicas([down.url]), "prm")  # noqa: E731
+        make = lambda c, m: HttpRewardScorer(c, [down.url], "prm")  # noqa: E731
         with serving([upstream.url], make) as server:
             assert "reward model down" in expect_error(server, 502, "scorer_error")
     with ServerThread(reward_endpoint(None)) as up:
-        make = lambda c, m: HttpRewardScorer(c, Replicas([up.url]), "prm")  # noqa: E731
+        make = lambda c, m: HttpRewardScorer(c, [up.url], "prm")  # noqa: E731
         with serving([upstream.url], make) as server:
             assert ask(server).model_extra["optscale"]["samples_drawn"] == 2
 

@@ -4,10 +4,14 @@ Generation runs behind one small interface, :class:`GenerationBackend`: :class:`
 GPUs (vLLM is installed separately) and :class:`TransformersBackend` on CPU. :class:`PrmScorer`
 scores completions as upstream does with Qwen2.5-Math-PRM. :func:`generate_samples` runs waves of
 samples through both, journaling every finished chunk in a :class:`Journal`, and stops problems
-early when given optscale-math Allocators. :func:`adaptive_sample` runs the same adaptive loop over
-the caller's own async generator and scorer, and :func:`create_app` (``optscale-gen serve``) puts it
-behind an OpenAI-compatible HTTP server. Importing this package imports neither torch nor
-transformers nor vllm; they load when a model does. The command line is ``optscale-gen``.
+early when given optscale-math Allocators.
+[`adaptive_sample`][optscale_gen.adaptive_sample] runs the same adaptive loop over the caller's
+own async generator and scorer, and [`create_app`][optscale_gen.create_app]
+(``optscale-gen serve``) puts it behind an OpenAI-compatible HTTP server, scoring with
+[`LocalPrmScorer`][optscale_gen.LocalPrmScorer] or
+[`HttpRewardScorer`][optscale_gen.HttpRewardScorer].
+Importing this package imports neither torch nor transformers nor vllm; they load when a model
+does. The command line is ``optscale-gen``.
 """
 
 from optscale_gen._adaptive import AdaptiveResult, Scored, Wave, adaptive_sample
@@ -18,6 +22,7 @@ from optscale_gen._backend import (
     count_tokens,
     sample_seed,
 )
+from optscale_gen._chat import RuleDefaults
 from optscale_gen._errors import ServeError
 from optscale_gen._journal import Journal, JournalError, SampleRecord
 from optscale_gen._output import pool_items, write_pool
@@ -33,6 +38,7 @@ from optscale_gen._prompts import (
     split_steps,
 )
 from optscale_gen._runner import RunPlan, Scorer, generate_samples, score_samples
+from optscale_gen._scoring import HttpRewardScorer, LocalPrmScorer
 from optscale_gen._server import ServeConfig, create_app
 from optscale_gen._vllm import VLLMBackend
 
@@ -43,9 +49,12 @@ __all__ = [
     "STEP_TAG",
     "AdaptiveResult",
     "GenerationBackend",
+    "HttpRewardScorer",
     "Journal",
     "JournalError",
+    "LocalPrmScorer",
     "PrmScorer",
+    "RuleDefaults",
     "RunPlan",
     "SampleRecord",
     "SamplingConfig",

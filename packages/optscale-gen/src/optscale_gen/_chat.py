@@ -30,7 +30,20 @@ OWN_FIELDS = ("method", "max_n", "settings", *SHORTCUTS)
 
 @dataclass(frozen=True)
 class RuleDefaults:
-    """Server-wide defaults of the per-request settings, and the cap on ``max_n``."""
+    """Server-wide defaults of the per-request settings, and the cap on ``max_n``.
+
+    Attributes
+    ----------
+    method
+        Stop rule of a request that names none (a method of
+        [`make_live_rule`][optscale_baselines.make_live_rule]).
+    max_n
+        Most samples of a request that sets no ``max_n``.
+    target, percentile, peek
+        Defaults of the ``"optscale"`` method's settings.
+    max_n_limit
+        Largest ``max_n`` a request may ask for.
+    """
 
     method: str = "optscale"
     max_n: int = 16

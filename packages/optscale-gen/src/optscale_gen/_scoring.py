@@ -34,24 +34,27 @@ class HttpRewardScorer:
     Parameters
     ----------
     client
-        Shared HTTP client.
-    replicas
-        Root URLs of the reward server(s) (``http://host:port``, no ``/v1``).
+        Shared HTTP client (an ``httpx.AsyncClient``; its timeout applies).
+    urls
+        Root URLs of the reward server replicas (``http://host:port``, no ``/v1``).
     model
         Model name the reward server serves.
     record
-        Optional metrics callback.
+        Optional metrics callback ``record(url, outcome)``.
+    load_balancing
+        ``"round-robin"`` or ``"least-outstanding"`` over ``urls``.
     """
 
     def __init__(
         self,
         client: httpx.AsyncClient,
-        replicas: Replicas,
+        urls: Sequence[str],
         model: str,
         record: Record | None = None,
+        load_balancing: str = "round-robin",
     ) -> None:
         self.client = client
-        self.replicas = replicas
+        self.replicas = Replicas(urls, load_balancing)
         self.model = model
         self.record = record
 

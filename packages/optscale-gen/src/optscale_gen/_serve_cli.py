@@ -133,7 +133,7 @@ def _scorer_factory(args: argparse.Namespace) -> Any:
             trust_remote_code=args.trust_remote_code,
         )
         return lambda client, metrics: LocalPrmScorer(prm)
-    replicas = Replicas(args.scorer_url, args.load_balancing)
+    Replicas(args.scorer_url, args.load_balancing)  # bad URLs fail now, not at startup
     return lambda client, metrics: HttpRewardScorer(
-        client, replicas, args.scorer_model, metrics.record_call
+        client, args.scorer_url, args.scorer_model, metrics.record_call, args.load_balancing
     )
