@@ -206,3 +206,19 @@ def test_a_seeded_request_is_reproducible_and_its_waves_differ(upstream: Any) ->
     assert first["scores"] == again["scores"]
     assert first["scores"] != other["scores"]
     assert len(set(first["scores"])) == 6  # no wave repeats another's samples
+
+
+def test_least_outstanding_sends_calls_around_a_busy_replica() -> None:
+    slow, fast = FakeUpstream(), FakeUpstream()
+    slow.delay = 3.0
+    with ServerThread(slow.app) as a, ServerThread(fast.app) as b:
+        urls = [a.url + "/v1", b.url + "/v1"]
+        defaults = RuleDefaults(method="bon", max_n=1)
+        with serving(urls, defaults=defaults, load_balancing="least-outstanding") as server:
+            worker = threading.Thread(target=lambda: ask(server))
+            worker.start()
+            wait_for(lambda: slow.in_flight == 1, "the first call to reach the first replica")
+            for _ in range(5):
+                ask(server)
+            assert (slow.calls, fast.calls) == (1, 5)
+            worker.join(30)
