@@ -222,3 +222,17 @@ def test_least_outstanding_sends_calls_around_a_busy_replica() -> None:
                 ask(server)
             assert (slow.calls, fast.calls) == (1, 5)
             worker.join(30)
+
+
+def test_a_method_prefix_in_the_model_name_chooses_the_rule(upstream: Any) -> None:
+    defaults = RuleDefaults(method="optscale", max_n=6, peek=2)
+    with serving([upstream.url], defaults=defaults) as server:
+        client = api(server)
+        chosen = client.chat.completions.create(model="bon/fake", messages=MESSAGES)
+        assert chosen.model == "fake"
+        assert chosen.model_extra["optscale"]["method"] == "bon"
+        assert chosen.model_extra["optscale"]["samples_drawn"] == 6
+        plain = client.chat.completions.create(model="fake", messages=MESSAGES)
+        assert plain.model_extra["optscale"]["method"] == "optscale"
+        with pytest.raises(openai.NotFoundError):
+            client.chat.completions.create(model="bon/other", messages=MESSAGES)

@@ -2,8 +2,9 @@
 
 A request is an ordinary ``/v1/chat/completions`` body; the extra fields ``method``, ``max_n``,
 ``settings`` (the method's settings, an object) and the shortcuts ``target``, ``percentile`` and
-``peek`` set the stop rule for this request and are removed before the body goes upstream. Every
-problem with the body is a 400 naming the field.
+``peek`` set the stop rule for this request and are removed before the body goes upstream. A model
+name ``"<method>/<served name>"`` chooses the method too (an explicit ``method`` field wins).
+Every problem with the body is a 400 naming the field.
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ def parse_request(
     if not isinstance(body, dict):
         raise _bad("the request body must be a JSON object", None)
     model = body.get("model")
+    prefix, _, rest = str(model).partition("/")
+    named = None  # the model-name convention "<method>/<served name>", e.g. "bon/r1-7b"
+    if model not in served and rest in served:
+        named, model = prefix, rest
     if model not in served:
         raise ServeError(404, f"The model `{model}` does not exist.", "NotFoundError", "model")
     if body.get("stream"):
@@ -90,7 +95,7 @@ def parse_request(
     if body.get("n", 1) != 1:
         raise _bad("n must be 1: the server returns the selected sample (set max_n instead)", "n")
     problem = _problem(body.get("messages"))
-    method = body.get("method", defaults.method)
+    method = body.get("method", named or defaults.method)
     if not isinstance(method, str):
         raise _bad(f"method must be a string, got {method!r}", "method")
     max_n = body.get("max_n", defaults.max_n)
