@@ -3,7 +3,8 @@ backed by the transformers backend and the tiny model, scored by the tiny PRM.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -124,3 +125,45 @@ def test_models_health_metrics_and_request_errors(
     assert 'optscale_requests_total{status="400"} 7.0' in metrics
     assert 'optscale_requests_total{status="404"} 1.0' in metrics
     assert "optscale_samples_total 1.0" in metrics
+
+
+def test_adaptive_sample_with_the_async_openai_client(
+    upstream: ServerThread, scorer: PrmScorer
+) -> None:
+    from optscale_baselines import make_live_rule
+    from optscale_gen import Scored, Wave, adaptive_sample
+
+    usage: list[tuple[int, int]] = []
+
+    async def score(texts: Sequence[str]) -> Scored:
+        values, _ = await asyncio.to_thread(scorer.score, [QUESTION] * len(texts), list(texts))
+        return Scored(list(values))
+
+    async def run() -> Any:
+        async with openai.AsyncOpenAI(
+            base_url=upstream.url + "/v1", api_key="none", timeout=60, max_retries=0
+        ) as client:
+
+            async def generate(n: int) -> Wave:
+                reply = await client.chat.completions.create(
+                    model="tiny-upstream", messages=MESSAGES, n=n
+                )
+                assert reply.usage is not None
+                usage.append((reply.usage.prompt_tokens, reply.usage.completion_tokens))
+                texts = [choice.message.content or "" for choice in reply.choices]
+                return Wave(texts, reply.usage.prompt_tokens, reply.usage.completion_tokens)
+
+            rule = make_live_rule("optscale", 8, target=0.6, percentile=0.1, peek=2)
+            return await adaptive_sample(generate, score, rule, max_n=8)
+
+    result = asyncio.run(asyncio.wait_for(run(), 300))
+    oracle = Allocator(target=0.6, percentile=0.1, peek=2, max_n=8)
+    for value in result.scores[:2]:
+        oracle.observe(value)
+    assert result.n_drawn == result.n_used == oracle.decision().planned_n
+    assert result.prompt_tokens == sum(p for p, _ in usage)
+    assert result.completion_tokens == sum(c for _, c in usage)
+    expected, _ = scorer.score([QUESTION] * result.n_drawn, result.texts)
+    assert result.scores == pytest.approx(list(expected))
+    best = max(range(result.n_drawn), key=lambda i: (expected[i], -i))
+    assert result.text == result.texts[best]
