@@ -30,7 +30,7 @@ from optscale_pools.jsonl import PoolJsonlWriter, read_pool_jsonl, read_search_a
 from optscale_pools.oracle import OracleCurve, oracle_bound
 from optscale_pools.pool import Pool, PoolFormatError
 from optscale_pools.prompts import Prompts, normalise_text, read_prompts
-from optscale_pools.protocol import NO_ANSWER, Decisions, DecisionsLike, Policy, PoolView
+from optscale_pools.protocol import NO_ANSWER, PoolView
 from optscale_pools.replay import (
     ReplayResult,
     SampleOrders,
@@ -66,12 +66,9 @@ __all__ = [
     "NO_ANSWER",
     "ChecksumError",
     "CrossFitResult",
-    "Decisions",
-    "DecisionsLike",
     "Grades",
     "NoSourceError",
     "OracleCurve",
-    "Policy",
     "Pool",
     "PoolFormatError",
     "PoolJsonlWriter",
