@@ -17,6 +17,8 @@ from optscale_pools.atomic import (
     write_text_atomic,
 )
 from optscale_pools.crossfit import CrossFitResult, cross_fit, select_cell
+from optscale_pools.engine import Method, check_budgets, evaluate
+from optscale_pools.evaluation import CurvePoint, EvalPool, Evaluation, SettingPoint
 from optscale_pools.fetch import (
     ChecksumError,
     NoSourceError,
@@ -28,6 +30,7 @@ from optscale_pools.fetch import (
 from optscale_pools.grading import GRADER_VERSION, Grades, grade_pool
 from optscale_pools.jsonl import PoolJsonlWriter, read_pool_jsonl, read_search_and_learn
 from optscale_pools.oracle import OracleCurve, oracle_bound
+from optscale_pools.oracle_stop import first_correct_prefix, running_best, running_majority
 from optscale_pools.pool import Pool, PoolFormatError
 from optscale_pools.prompts import Prompts, normalise_text, read_prompts
 from optscale_pools.protocol import NO_ANSWER, PoolView
@@ -38,6 +41,7 @@ from optscale_pools.replay import (
     draw_orders,
     replay,
 )
+from optscale_pools.selection import Selected, select_setting
 from optscale_pools.upstream import read_upstream_pool, upstream_record, write_upstream_pool
 from optscale_pools.view import make_view
 
@@ -66,7 +70,11 @@ __all__ = [
     "NO_ANSWER",
     "ChecksumError",
     "CrossFitResult",
+    "CurvePoint",
+    "EvalPool",
+    "Evaluation",
     "Grades",
+    "Method",
     "NoSourceError",
     "OracleCurve",
     "Pool",
@@ -76,16 +84,21 @@ __all__ = [
     "Prompts",
     "ReplayResult",
     "SampleOrders",
+    "Selected",
+    "SettingPoint",
     "SimulationParams",
     "atomic_output",
     "atomic_path",
     "cache_root",
+    "check_budgets",
     "correctness_for",
     "cross_fit",
     "data_file",
     "draw_orders",
+    "evaluate",
     "extract_boxed",
     "fetch",
+    "first_correct_prefix",
     "grade_pool",
     "load_manifest",
     "load_params",
@@ -97,7 +110,10 @@ __all__ = [
     "read_search_and_learn",
     "read_upstream_pool",
     "replay",
+    "running_best",
+    "running_majority",
     "select_cell",
+    "select_setting",
     "simulate_dataset",
     "simulate_pool",
     "upstream_record",
