@@ -75,14 +75,15 @@ def _optscale(variant: str, panels: Mapping[int, int] | None) -> Callable[[int, 
 def catalogue(
     optscale_grid: Sequence[Setting] | None = None, panels: Mapping[int, int] | None = None
 ) -> dict[str, MethodSpec]:
-    """Every named method, in report order; OptScale over ``optscale_grid`` (default the paper's)."""
+    """Return every named method, in report order; OptScale over ``optscale_grid``.
+
+    ``optscale_grid`` defaults to the paper's 8 x 6 grid; ``panels`` maps a budget to its peek.
+    """
     grid = list(OptScalePolicy.grid() if optscale_grid is None else optscale_grid)
     prior = ({"difficulty": "prior"},)
     specs = [
         _spec("BoN", lambda n, s: BestOfN(n, "fair", **s), BestOfN.grid(), uses_scores=True),
-        _spec(
-            "SC", lambda n, s: SelfConsistency(n, "fair", **s), [{}], uses_scores=False
-        ),
+        _spec("SC", lambda n, s: SelfConsistency(n, "fair", **s), [{}], uses_scores=False),
         _spec(
             "WSC",
             lambda n, s: WeightedSelfConsistency(n, mode="fair", **s),
