@@ -42,6 +42,7 @@ from optscale_pools.replay import (
     replay,
 )
 from optscale_pools.selection import Selected, select_setting
+from optscale_pools.tidy import TidySamples, read_tidy, tidy_pool
 from optscale_pools.upstream import read_upstream_pool, upstream_record, write_upstream_pool
 from optscale_pools.view import make_view
 
@@ -87,6 +88,7 @@ __all__ = [
     "Selected",
     "SettingPoint",
     "SimulationParams",
+    "TidySamples",
     "atomic_output",
     "atomic_path",
     "cache_root",
@@ -108,6 +110,7 @@ __all__ = [
     "read_pool_jsonl",
     "read_prompts",
     "read_search_and_learn",
+    "read_tidy",
     "read_upstream_pool",
     "replay",
     "running_best",
@@ -116,6 +119,7 @@ __all__ = [
     "select_setting",
     "simulate_dataset",
     "simulate_pool",
+    "tidy_pool",
     "upstream_record",
     "write_bytes_atomic",
     "write_text_atomic",
