@@ -51,7 +51,7 @@ def _interval(values: tuple[float, float, float]) -> str:
 
 
 def headline_lines(evaluation: Evaluation, heads: Sequence[Headline]) -> list[str]:
-    """Return the headline as text lines (printed at the end of a run and opening ``summary.md``)."""
+    """Return the headline as text lines (printed at the end of a run, and in the summary)."""
     if not heads:
         return ["no headline: neither BoN nor SC was evaluated"]
     ref = heads[0]
