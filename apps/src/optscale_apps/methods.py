@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from optscale_baselines import (
     AdaptiveSC,
@@ -22,6 +23,11 @@ from optscale_math import OptScalePolicy, Policy
 from optscale_pools import Method
 
 Setting = Mapping[str, object]
+
+
+def _kw(setting: Setting) -> dict[str, Any]:
+    """Return a setting as constructor keywords (each constructor checks the values)."""
+    return cast(dict[str, Any], dict(setting))
 
 
 def peek_for(n: int, panels: Mapping[int, int] | None = None) -> int:
@@ -66,8 +72,9 @@ def _optscale(variant: str, panels: Mapping[int, int] | None) -> Callable[[int, 
     def make(n: int, setting: Setting) -> Policy:
         target = float(setting["target_score"])  # type: ignore[arg-type]
         percentile = float(setting["percentile"])  # type: ignore[arg-type]
-        kind = "mle" if variant == "mle" else "map"
-        return OptScalePolicy(kind, peek_for(n, panels), n, target, percentile, mode="fair")
+        return OptScalePolicy(
+            "mle" if variant == "mle" else "map", peek_for(n, panels), n, target, percentile, "fair"
+        )
 
     return make
 
@@ -82,29 +89,29 @@ def catalogue(
     grid = list(OptScalePolicy.grid() if optscale_grid is None else optscale_grid)
     prior = ({"difficulty": "prior"},)
     specs = [
-        _spec("BoN", lambda n, s: BestOfN(n, "fair", **s), BestOfN.grid(), uses_scores=True),
-        _spec("SC", lambda n, s: SelfConsistency(n, "fair", **s), [{}], uses_scores=False),
+        _spec("BoN", lambda n, s: BestOfN(n, "fair", **_kw(s)), BestOfN.grid(), uses_scores=True),
+        _spec("SC", lambda n, s: SelfConsistency(n, "fair", **_kw(s)), [{}], uses_scores=False),
         _spec(
             "WSC",
-            lambda n, s: WeightedSelfConsistency(n, mode="fair", **s),
+            lambda n, s: WeightedSelfConsistency(n, mode="fair", **_kw(s)),
             WeightedSelfConsistency.grid(),
             uses_scores=True,
         ),
         _spec(
             "ESC",
-            lambda n, s: EarlyStoppingSC(max_n=n, mode="fair", **s),
+            lambda n, s: EarlyStoppingSC(max_n=n, mode="fair", **_kw(s)),
             EarlyStoppingSC.grid(),
             uses_scores=False,
         ),
         _spec(
             "ASC",
-            lambda n, s: AdaptiveSC(max_n=n, mode="fair", **s),
+            lambda n, s: AdaptiveSC(max_n=n, mode="fair", **_kw(s)),
             AdaptiveSC.grid(),
             uses_scores=False,
         ),
         _spec(
             "DSC",
-            lambda n, s: DifficultyAdaptiveSC(max_sample_size=n, mode="fair", **s),
+            lambda n, s: DifficultyAdaptiveSC(max_sample_size=n, mode="fair", **_kw(s)),
             DifficultyAdaptiveSC.grid(),
             uses_scores=True,
             prior_settings=prior,

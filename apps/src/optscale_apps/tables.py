@@ -39,6 +39,13 @@ class Table:
     rows: Sequence[Sequence[Cell]]
 
 
+def _exact(cell: Cell) -> str:
+    """Cell text that reads back to the same value (floats as ``repr``)."""
+    if isinstance(cell, float):
+        return repr(cell)
+    return "" if cell is None else str(cell)
+
+
 def _text(cell: Cell) -> str:
     if cell is None:
         return ""
@@ -115,9 +122,12 @@ def write_table(table: Table, out_dir: Path, stem: str = "table") -> list[Path]:
 
 
 def write_rows_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-    """Write a plain CSV (no caption) atomically, e.g. ``curves.csv`` and ``optscale_cells.csv``."""
+    """Write a plain CSV (no caption) atomically, e.g. ``curves.csv`` and ``optscale_cells.csv``.
+
+    Floats are written with ``repr``, the shortest text that reads back to the same float.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows([[_text(cell) for cell in row] for row in rows])
+    writer.writerows([[_exact(cell) for cell in row] for row in rows])
     write_text_atomic(path, buffer.getvalue())
