@@ -32,7 +32,16 @@ PAPER_COLUMNS = (
     "published setting",
 )
 FAIR_COLUMNS = ("method", "N", "accuracy (%)", "95% CI (%)", "mean tokens", "95% CI", "setting")
-CURVE_COLUMNS = ("pool", "pool_kind", "method", "setting", "N", "accuracy_pct", "mean_tokens")
+CURVE_COLUMNS = (
+    "pool",
+    "pool_kind",
+    "method",
+    "setting",
+    "N",
+    "accuracy",
+    "accuracy_pct",
+    "mean_tokens",
+)
 CELL_COLUMNS = (
     "pool",
     "pool_kind",
@@ -41,6 +50,7 @@ CELL_COLUMNS = (
     "peek",
     "target_score",
     "percentile",
+    "accuracy",
     "accuracy_pct",
     "mean_tokens",
     "n_per_problem",
@@ -160,9 +170,12 @@ def fair_table(
 
 
 def curve_rows(curves: Sequence[CurvePoint], pool: str, simulated: bool) -> list[list[Cell]]:
-    """Rows of ``curves.csv`` (accuracy in percent, like the tables)."""
+    """Rows of ``curves.csv``: accuracy as upstream's fraction (exact) and in percent."""
     kind = _kind(simulated)
-    return [[pool, kind, p.method, p.setting, p.n, 100 * p.accuracy, p.mean_tokens] for p in curves]
+    return [
+        [pool, kind, p.method, p.setting, p.n, p.accuracy, 100 * p.accuracy, p.mean_tokens]
+        for p in curves
+    ]
 
 
 def cell_rows(cells: Sequence[OptScaleCell], pool: str, simulated: bool) -> list[list[Cell]]:
@@ -176,6 +189,7 @@ def cell_rows(cells: Sequence[OptScaleCell], pool: str, simulated: bool) -> list
             c.peek,
             c.target_score,
             c.percentile,
+            c.accuracy,
             100 * c.accuracy,
             c.mean_tokens,
             json.dumps(list(c.n_per_problem)),

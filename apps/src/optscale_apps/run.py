@@ -97,7 +97,8 @@ def _write_paper(config: RunConfig, loaded: LoadedPools, published: Published) -
     )
     written = write_table(table, out)
     name, simulated = config.spec.upstream, loaded.simulated
-    write_rows_csv(out / "curves.csv", CURVE_COLUMNS, curve_rows(result.curves, name, simulated))
+    curves = [*result.curves, result.dsc_default]  # the default run is in the CSV only
+    write_rows_csv(out / "curves.csv", CURVE_COLUMNS, curve_rows(curves, name, simulated))
     write_rows_csv(
         out / "optscale_cells.csv", CELL_COLUMNS, cell_rows(result.cells, name, simulated)
     )

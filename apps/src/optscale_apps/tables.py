@@ -39,18 +39,11 @@ class Table:
     rows: Sequence[Sequence[Cell]]
 
 
-def _exact(cell: Cell) -> str:
-    """Cell text that reads back to the same value (floats as ``repr``)."""
-    if isinstance(cell, float):
-        return repr(cell)
-    return "" if cell is None else str(cell)
-
-
 def _text(cell: Cell) -> str:
     if cell is None:
         return ""
     if isinstance(cell, float):
-        return f"{cell:.6g}"
+        return repr(float(cell))  # the shortest text that reads back as the same float
     return str(cell)
 
 
@@ -129,5 +122,5 @@ def write_rows_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[C
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows([[_exact(cell) for cell in row] for row in rows])
+    writer.writerows([[_text(cell) for cell in row] for row in rows])
     write_text_atomic(path, buffer.getvalue())
