@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optscale_math import _validation as check
-from optscale_math._truncnorm import log_cdf_inside
+from optscale_math._mass import log_cdf_sf
 from optscale_math._validation import IntArray
 
 
@@ -67,7 +67,7 @@ def min_samples(
     mu_a, sigma_a, target_a, p_a = check.broadcast(
         mu=mu_a, sigma=sigma_a, target=target_a, percentile=p_a
     )
-    log_f = log_cdf_inside(mu_a, sigma_a, target_a)
+    log_f = log_cdf_sf(mu_a, sigma_a, target_a)[0]
     log_p = np.log(p_a)
     never = log_f >= 0.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

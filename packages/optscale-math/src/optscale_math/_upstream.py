@@ -13,8 +13,7 @@ from functools import partial
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
-from scipy.stats import norm
+from scipy import special
 
 from optscale_math import _validation as check
 from optscale_math._validation import FloatArray, IntArray
@@ -69,6 +68,8 @@ def upstream_neg_log_posterior(
 
 
 def _minimize(objective: Callable[[FloatArray], float], start: FloatArray) -> FloatArray:
+    from scipy import optimize  # deferred: importing optscale_math stays cheap without it
+
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         result = optimize.minimize(
@@ -163,6 +164,8 @@ def upstream_grid_quantile_table(
 
     The normalised sums do not depend on the percentile, so a grid sweep pays for them once.
     """
+    from scipy.stats import norm  # deferred: scipy.stats alone takes about a second to import
+
     mu_a = check.as_float("mu", mu).reshape(-1)
     sigma_a = check.as_float("sigma", sigma).reshape(-1)
     mu_a, sigma_a = check.broadcast(mu=mu_a, sigma=sigma_a)
