@@ -88,10 +88,14 @@ class Allocator:
         return len(self._scores)
 
     def observe(self, score: float) -> None:
-        """Record the next sample's verifier score (in [0, 1])."""
+        """Record the next sample's verifier score (in [0, 1]); at most ``max_n`` of them."""
         value = float(check.finite("score", score))
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"score must lie in [0, 1], got {value}")
+        if len(self._scores) >= self.max_n:
+            raise ValueError(
+                f"score: already {self.max_n} scores observed, max_n = {self.max_n} allows no more"
+            )
         self._scores.append(value)
         if self._planned is None and len(self._scores) == self.peek:
             self._planned = self._plan(np.array([self._scores]))

@@ -18,9 +18,6 @@ from optscale_math import _validation as check
 from optscale_math._truncnorm import TruncatedNormal01
 from optscale_math._validation import FloatArray, IntArray
 
-MAX_COUNT = 2**53
-"""Most samples one problem may be given (integers above it are not exact in float64)."""
-
 
 def allocate_budget(
     mu: npt.ArrayLike,
@@ -76,7 +73,7 @@ def allocate_budget(
     with np.errstate(over="ignore"):
         affordable = np.floor(budget / cost_a)
     if max_n is None:
-        if np.any(affordable > MAX_COUNT):
+        if np.any(affordable > check.COUNT_MAX):
             raise ValueError(
                 "budget / cost_per_sample allows more than 2^53 samples of one problem; give max_n"
             )

@@ -92,11 +92,11 @@ def _side_log_mass(c: FloatArray, w: FloatArray, s0: FloatArray, s1: FloatArray)
     :math:`y = (c + s)w/\sqrt2` and :math:`E(s) = s(s/2 + c)w^2`, differences of E formed as
     exact products.
     """
-    y0 = np.minimum((c + s0) * w * _SQRT_HALF, _ERFCX_CAP)
-    y1 = np.minimum((c + s1) * w * _SQRT_HALF, _ERFCX_CAP)
-    e0 = ((s0 * (0.5 * s0 + c)) * w) * w
-    gap = (((s1 - s0) * (0.5 * (s1 + s0) + c)) * w) * w
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        y0 = np.minimum((c + s0) * w * _SQRT_HALF, _ERFCX_CAP)
+        y1 = np.minimum((c + s1) * w * _SQRT_HALF, _ERFCX_CAP)
+        e0 = ((s0 * (0.5 * s0 + c)) * w) * w
+        gap = (((s1 - s0) * (0.5 * (s1 + s0) + c)) * w) * w
         ratio = np.log(special.erfcx(y1) / special.erfcx(y0))
         out: FloatArray = -e0 + np.log(special.erfcx(y0)) + log1mexp(np.minimum(ratio - gap, 0.0))
     return out

@@ -9,6 +9,7 @@ from scipy import special
 from optscale_math import _validation as check
 from optscale_math._mass import (
     LOG_HALF,
+    SIGMA_TINY,
     bisect_quantile,
     is_flat,
     log1mexp,
@@ -54,8 +55,9 @@ class TruncatedNormal01:
         mu_a = check.finite("mu", mu)
         sigma_a = check.positive("sigma", sigma)
         self.mu, self.sigma = check.broadcast(mu=mu_a, sigma=sigma_a)
-        self.a = -self.mu / self.sigma
-        self.b = (1.0 - self.mu) / self.sigma
+        w = 1.0 / np.maximum(self.sigma, SIGMA_TINY)
+        with np.errstate(over="ignore"):
+            self.a, self.b = -self.mu * w, (1.0 - self.mu) * w
         self.log_z = log_ndtr_diff(self.a, self.b)
         # Laws the closed-form inverse cannot represent (flat, or mu / sigma beyond 1e6, where
         # a and b lose their digits): their quantiles are found by bisection on the exact cdf.
@@ -65,7 +67,7 @@ class TruncatedNormal01:
 
     def logpdf(self, x: npt.ArrayLike) -> FloatArray:
         """Log density; ``-inf`` outside [0, 1]."""
-        x_a = check.as_float("x", x)
+        x_a = check.number("x", x)
         inside = (x_a >= 0) & (x_a <= 1)
         value = log_density(self.mu, self.sigma, np.clip(x_a, 0.0, 1.0))
         out: FloatArray = np.where(inside, value, -np.inf)
@@ -77,7 +79,7 @@ class TruncatedNormal01:
         return out
 
     def _log_cdf_sf(self, x: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-        x_a = check.as_float("x", x)
+        x_a = check.number("x", x)
         log_cdf, log_sf = log_cdf_sf(self.mu, self.sigma, np.clip(x_a, 0.0, 1.0))
         log_cdf = np.where(x_a < 0, -np.inf, np.where(x_a >= 1, 0.0, log_cdf))
         log_sf = np.where(x_a < 0, 0.0, np.where(x_a >= 1, -np.inf, log_sf))
@@ -123,7 +125,7 @@ class TruncatedNormal01:
 
     def ppf(self, q: npt.ArrayLike) -> FloatArray:
         """Quantile function F^-1(q) for q in [0, 1]."""
-        q_a = check.as_float("q", q)
+        q_a = check.number("q", q)
         if np.any((q_a < 0) | (q_a > 1)):
             raise ValueError("q must lie in [0, 1]")
         with np.errstate(divide="ignore"):
@@ -145,7 +147,7 @@ class TruncatedNormal01:
 
     def max_ppf(self, q: npt.ArrayLike, n: npt.ArrayLike) -> FloatArray:
         """Quantile of the max of ``n`` draws: F^-1(q^(1/n)), with 1 - q^(1/n) kept exact."""
-        q_a = check.as_float("q", q)
+        q_a = check.number("q", q)
         if np.any((q_a < 0) | (q_a > 1)):
             raise ValueError("q must lie in [0, 1]")
         n_a = check.positive("n", n)

@@ -152,6 +152,10 @@ def upstream_grid_quantiles(
     normalised sum is >= p is the quantile (``np.searchsorted``). ``f`` and ``F`` are formed as
     upstream does, with ``scipy.stats.norm`` and no log space: where the truncation mass
     underflows to 0 (mu far outside [0, 1] or tiny sigma) the sums are NaN and the quantile is 0.
+
+    A NaN or infinite ``mu``, or a ``sigma`` that is not finite and > 0, is not a law: upstream's
+    arrays would turn it into a quantile of 0 (N = max_n) through NaN arithmetic alone, so it is
+    refused with a ValueError naming the argument instead.
     """
     table: FloatArray = upstream_grid_quantile_table(mu, sigma, (percentile,), max_n=max_n)[0]
     return table
@@ -166,8 +170,8 @@ def upstream_grid_quantile_table(
     """
     from scipy.stats import norm  # deferred: scipy.stats alone takes about a second to import
 
-    mu_a = check.as_float("mu", mu).reshape(-1)
-    sigma_a = check.as_float("sigma", sigma).reshape(-1)
+    mu_a = check.finite("mu", mu).reshape(-1)
+    sigma_a = check.positive("sigma", sigma).reshape(-1)
     mu_a, sigma_a = check.broadcast(mu=mu_a, sigma=sigma_a)
     max_n = check.count("max_n", max_n, minimum=1)
     dx = GRID[1] - GRID[0]
