@@ -43,9 +43,10 @@ def test_a_conflicting_line_in_a_shard_journal_is_refused(tmp_path: Path) -> Non
 def test_a_forged_copy_in_another_shard_is_refused(tmp_path: Path) -> None:
     shard(tmp_path, 0, 2).append([sample(0, 0)])
     forged = shard(tmp_path, 1, 2)
+    forged.append([sample(1, 0)])
     with forged.path.open("a") as handle:
         handle.write(line(sample(0, 0, "forged")))
-    with pytest.raises(JournalError, match=r"shard1of2\.jsonl: line 2: field 'problem': 0 does"):
+    with pytest.raises(JournalError, match=r"shard1of2\.jsonl: line 3: field 'problem': 0 does"):
         Journal(tmp_path).load()
 
 
@@ -75,8 +76,8 @@ def test_a_journal_without_settings_is_not_resumed(tmp_path: Path) -> None:
 
 def test_settings_bind_only_once_a_sample_is_journaled(tmp_path: Path) -> None:
     Journal(tmp_path).check_settings(SETTINGS)  # e.g. then the model failed to load
-    Journal(tmp_path).check_settings({**SETTINGS, "model": "other"})
     journal = Journal(tmp_path)
+    journal.check_settings({**SETTINGS, "model": "other"})
     journal.append([sample(0, 0)])
     with pytest.raises(JournalError, match="field 'model' is 'other'"):
         Journal(tmp_path).check_settings(SETTINGS)

@@ -123,13 +123,15 @@ class Journal:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / writer
+        self._header: str | None = None  # written with the first samples of a new journal
         self._cut_torn_tail()
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         """Record the run's settings, or check them against those already recorded.
 
         The settings are compared with ``run.json`` and with the header of every journal in the
-        directory, then written to ``run.json`` and to this writer's journal header if missing.
+        directory, then written to ``run.json``, and to this writer's journal header with its
+        first samples.
         Settings bind once a sample is journaled under them: a run that stopped before its first
         sample (a model that failed to load, a rejected option) holds nothing to mix, and its
         settings are replaced.
@@ -151,8 +153,9 @@ class Journal:
         else:
             write_text_atomic(path, json.dumps(wanted, indent=2, sort_keys=True) + "\n")
         if self.path not in binding:
-            header = json.dumps({"settings": wanted}, sort_keys=True, ensure_ascii=False)
-            write_text_atomic(self.path, header + "\n")
+            self._header = json.dumps({"settings": wanted}, sort_keys=True, ensure_ascii=False)
+            if self.path.exists():  # a header of settings that never bound: replace it
+                write_text_atomic(self.path, self._header + "\n")
 
     def load(self) -> dict[tuple[int, int], SampleRecord]:
         """Every sample journaled in the directory by any writer.
@@ -192,6 +195,8 @@ class Journal:
         text = "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in records)
         if not text:
             return
+        if self._header is not None and (not self.path.exists() or not self.path.stat().st_size):
+            text = self._header + "\n" + text
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
