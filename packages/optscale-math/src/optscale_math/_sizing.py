@@ -51,6 +51,10 @@ def min_samples(
     ``max_n``; ``F(s) = 0`` gives ``min_n``. Because the ratio is rounded, the candidate and
     its neighbour below are re-checked with the condition :math:`N \ln F(s) \le \ln p` itself.
 
+    Every finite ``mu`` and finite ``sigma > 0`` is answered from its law, the float limits
+    included: a tiny ``sigma`` is a point mass at clip(mu, 0, 1), a huge one the uniform law,
+    and a huge ``|mu|`` a point mass at the nearer end of [0, 1].
+
     Examples
     --------
     >>> int(min_samples(0.8, 0.1, 0.95, 0.05, max_n=256))

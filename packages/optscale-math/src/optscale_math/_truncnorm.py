@@ -32,8 +32,9 @@ class TruncatedNormal01:
     Parameters
     ----------
     mu, sigma
-        Location and scale of the untruncated normal. ``mu`` may lie far outside [0, 1] (real fits
-        reach 139); ``sigma`` must be > 0 and may be as small as 1e-6.
+        Location and scale of the untruncated normal: any finite ``mu`` (real fits reach 139) and
+        any finite ``sigma > 0``. The limits are exact: sigma -> 0 is a point mass at
+        clip(mu, 0, 1), sigma -> inf the uniform law, |mu| -> inf a point mass at the nearer end.
 
     Notes
     -----
