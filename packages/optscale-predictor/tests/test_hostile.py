@@ -63,40 +63,38 @@ def test_bad_label_values_name_record_and_field(tmp_path: Path, text: str, messa
     assert message in str(error.value)
 
 
+def _labels_are_sound(labels: np.ndarray) -> bool:
+    finite = bool(np.all(np.isfinite(labels)))
+    return labels.shape[1:] == (2,) and finite and bool(np.all(labels[:, 1] >= 0))
+
+
+def _problems_are_sound(problems: list[str]) -> bool:
+    return all(isinstance(p, str) and p.strip() for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("reader", "sound"), [(read_labels, _labels_are_sound), (read_problems, _problems_are_sound)]
+)
 @one_line
 @given(data=json_values)
-def test_any_json_reads_as_labels_or_fails_in_one_line(tmp_path: Path, data: object) -> None:
-    path = tmp_path / "labels.json"
+def test_any_json_reads_or_fails_in_one_line(
+    tmp_path: Path, reader: object, sound: object, data: object
+) -> None:
+    assert callable(reader)
+    assert callable(sound)
+    path = tmp_path / "input.json"
     path.write_text(json.dumps(data))
     message = ""
     try:
-        labels = read_labels(path)
+        result = reader(path)
     except ValueError as error:
         message = str(error)
     if message:
         assert message.startswith(f"{path}: ")
         assert "\n" not in message
     else:
-        assert labels.shape == (len(data), 2)  # type: ignore[arg-type]
-        assert np.all(np.isfinite(labels))
-        assert np.all(labels[:, 1] >= 0)
-
-
-@one_line
-@given(data=json_values)
-def test_any_json_reads_as_prompts_or_fails_in_one_line(tmp_path: Path, data: object) -> None:
-    path = tmp_path / "prompts.json"
-    path.write_text(json.dumps(data))
-    message = ""
-    try:
-        problems = read_problems(path)
-    except ValueError as error:
-        message = str(error)
-    if message:
-        assert message.startswith(f"{path}: ")
-        assert "\n" not in message
-    else:
-        assert all(isinstance(p, str) and p.strip() for p in problems)
+        assert len(result) == len(data)  # type: ignore[arg-type]
+        assert sound(result)
 
 
 @pytest.mark.parametrize(
@@ -161,5 +159,6 @@ def test_cli_shows_a_truncation_warning_as_one_clean_line(
     error = capsys.readouterr().err
     assert error.startswith("optscale-predictor: warning: 1 of 2 problems are longer than 60")
     assert error.count("\n") == 1
+    assert "\r" not in error
     assert ".py" not in error
     assert "UserWarning" not in error

@@ -165,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.no_progress:
+        # Model loading draws bars of its own ("Loading weights"); --no-progress covers them too.
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()
     try:
         if args.command == "train":
             _train(args)
