@@ -139,6 +139,20 @@ def test_any_line_loads_or_fails_with_one_line(tmp_path: Path, text: str) -> Non
         assert all(0.0 <= r.score <= 1.0 and r.tokens >= 0 for r in loaded.values())
 
 
+def test_deep_prompts_are_one_line_and_write_nothing(
+    generate_args: Callable[..., list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "prompts.json"
+    prompts.write_text(DEEP)
+    args = generate_args(tmp_path / "pool.json")
+    args[args.index("--prompts") + 1] = str(prompts)
+    assert main(args) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("optscale-gen: error: ")
+    assert error.count("\n") == 1
+    assert not (tmp_path / "pool.json.run").exists()
+
+
 def test_a_deep_priors_file_is_one_line_and_writes_nothing(
     generate_args: Callable[..., list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -35,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ImportError, OSError, ValueError) as error:
         print(f"optscale-gen: error: {error}", file=sys.stderr)
         return 1
+    except RecursionError:  # a reader of another package met JSON nested absurdly deep
+        print("optscale-gen: error: an input file is nested too deeply to read", file=sys.stderr)
+        return 1
     return 0
 
 
