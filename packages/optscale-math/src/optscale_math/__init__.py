@@ -9,7 +9,8 @@ online for one problem; :func:`allocate_budget` spreads a cost budget over a bat
 ``upstream_*`` functions reproduce the upstream notebooks' numerics exactly.
 """
 
-from optscale_math._allocate import Allocator, AllocatorDecision, allocate_budget
+from optscale_math._allocate import Allocator, AllocatorDecision
+from optscale_math._budget import allocate_budget
 from optscale_math._estimate import (
     RIDGE_SIGMA,
     SIGMA_CAP,
