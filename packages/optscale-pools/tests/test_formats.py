@@ -24,6 +24,7 @@ from optscale_pools import (
     upstream_record,
     write_upstream_pool,
 )
+from optscale_pools import jsonread
 from optscale_pools import upstream as upstream_module
 
 PROBLEMS = ["What is  1+1?", "Half of one?\n", "Name 18."]
@@ -159,9 +160,9 @@ def test_streaming_reader_matches_json_load(
 ) -> None:
     path = tmp_path / "pool.json"
     path.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n\n")
-    monkeypatch.setattr(upstream_module, "_CHUNK", chunk)
+    monkeypatch.setattr(jsonread, "_CHUNK", chunk)
     with path.open("rb") as stream:
-        items = list(upstream_module.iter_json_list(stream, str(path)))
+        items = list(jsonread.iter_json_list(stream, str(path)))
     assert items == json.loads(path.read_text())
 
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from optscale_pools import PoolFormatError
+from optscale_pools import jsonread
 from optscale_pools import upstream as upstream_module
 
 json_values = st.recursive(
@@ -23,8 +24,8 @@ json_values = st.recursive(
 
 def stream_items(data: bytes, chunk: int) -> tuple[list[Any], str]:
     hasher = hashlib.sha256()
-    with mock.patch.object(upstream_module, "_CHUNK", chunk):
-        items = list(upstream_module.iter_json_list(io.BytesIO(data), "doc.json", hasher))
+    with mock.patch.object(jsonread, "_CHUNK", chunk):
+        items = list(jsonread.iter_json_list(io.BytesIO(data), "doc.json", hasher))
     return items, hasher.hexdigest()
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from optscale_pools import jsonread
 from optscale_pools.pool import Pool, PoolFormatError
 from optscale_pools.prompts import Prompts, read_prompts
 from optscale_pools.upstream import PoolBuilder, upstream_record
@@ -105,10 +107,10 @@ def read_pool_jsonl(
     source = str(path)
     loaded = prompts if isinstance(prompts, Prompts) else read_prompts(prompts)
     builder = PoolBuilder(source, keep_completions=keep_completions)
-    data = Path(path).read_bytes()
-    for index, line in enumerate(data.splitlines()):
-        builder.add(_parse_line(line, source, index))
-    return builder.build(loaded, sha256=hashlib.sha256(data).hexdigest(), sequential=sequential)
+    hasher = hashlib.sha256()
+    for index, record in _iter_lines(path, hasher):
+        builder.add(record)
+    return builder.build(loaded, sha256=hasher.hexdigest(), sequential=sequential)
 
 
 def read_search_and_learn(
@@ -140,11 +142,10 @@ def read_search_and_learn(
         raise ValueError(msg)
     source = str(path)
     builder = PoolBuilder(source, keep_completions=keep_completions)
-    data = Path(path).read_bytes()
+    hasher = hashlib.sha256()
     problems: list[str] = []
     golds: list[str] = []
-    for index, line in enumerate(data.splitlines()):
-        record = _parse_line(line, source, index)
+    for index, record in _iter_lines(path, hasher):
         if not isinstance(record, dict):
             raise PoolFormatError(source, index, None, "expected a JSON object per line")
         for key in ("problem", "answer"):
@@ -175,7 +176,7 @@ def read_search_and_learn(
         problems.append(record["problem"])
         golds.append(record["answer"])
     prompts = Prompts(problems=problems, golds=golds, ids=[None] * len(problems), source=source)
-    return builder.build(prompts, sha256=hashlib.sha256(data).hexdigest())
+    return builder.build(prompts, sha256=hasher.hexdigest())
 
 
 def _step_scores(value: Any, source: str, index: int) -> tuple[float, float]:
@@ -192,10 +193,19 @@ def _step_scores(value: Any, source: str, index: int) -> tuple[float, float]:
     raise PoolFormatError(source, index, "scores", detail)
 
 
-def _parse_line(line: bytes, source: str, index: int) -> Any:
-    """Decode one JSONL line, naming the line on failure."""
-    try:
-        return json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        detail = f"truncated or invalid JSON line: {error}"
-        raise PoolFormatError(source, index, None, detail) from error
+def _iter_lines(path: str | Path, hasher: Any) -> Iterator[tuple[int, Any]]:
+    """Yield ``(index, record)`` per line, reading one line at a time and hashing every byte.
+
+    A blank line is an error (the writer never leaves one); so is a last line without its
+    newline only when it is not valid JSON (a hand-written file may lack the final newline).
+    """
+    source = str(path)
+    offset = 0
+    with Path(path).open("rb") as stream:
+        for index, line in enumerate(stream):
+            hasher.update(line)
+            content = line.rstrip(b"\r\n")
+            if not content.strip():
+                raise PoolFormatError(source, index, None, "blank line (expected one JSON item)")
+            yield index, jsonread.loads(content, source, index, start=offset)
+            offset += len(line)
