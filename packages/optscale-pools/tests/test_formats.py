@@ -17,6 +17,7 @@ from optscale_pools import (
     PoolFormatError,
     PoolJsonlWriter,
     extract_boxed,
+    jsonread,
     read_pool_jsonl,
     read_prompts,
     read_search_and_learn,
@@ -24,7 +25,6 @@ from optscale_pools import (
     upstream_record,
     write_upstream_pool,
 )
-from optscale_pools import jsonread
 from optscale_pools import upstream as upstream_module
 
 PROBLEMS = ["What is  1+1?", "Half of one?\n", "Name 18."]

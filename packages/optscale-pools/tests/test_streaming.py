@@ -11,9 +11,7 @@ from unittest import mock
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from optscale_pools import PoolFormatError
-from optscale_pools import jsonread
-from optscale_pools import upstream as upstream_module
+from optscale_pools import PoolFormatError, jsonread
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

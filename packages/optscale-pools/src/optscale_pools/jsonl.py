@@ -108,7 +108,7 @@ def read_pool_jsonl(
     loaded = prompts if isinstance(prompts, Prompts) else read_prompts(prompts)
     builder = PoolBuilder(source, keep_completions=keep_completions)
     hasher = hashlib.sha256()
-    for index, record in _iter_lines(path, hasher):
+    for _, record in _iter_lines(path, hasher):
         builder.add(record)
     return builder.build(loaded, sha256=hasher.hexdigest(), sequential=sequential)
 

@@ -85,7 +85,7 @@ def read_prompts(path: str | Path) -> Prompts:
 
 
 def _gold(value: object, source: str, index: int) -> str:
-    """The gold answer as a string: a non-empty string, or a finite number written as one."""
+    """Return the gold answer as a string: a non-empty string, or a finite number as one."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
