@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from optscale_pools.fetch import ChecksumError, cache_root, data_file, fetch
+from optscale_pools.download import ChecksumError
+from optscale_pools.fetch import cache_root, data_file, fetch
 from optscale_pools.grading import grade_pool
 from optscale_pools.jsonl import read_pool_jsonl
 from optscale_pools.pool import Pool, PoolFormatError
