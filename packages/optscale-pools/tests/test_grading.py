@@ -93,8 +93,10 @@ def test_gsm8k_gold_is_a_worked_solution() -> None:
 
 def test_hard_deadline_kills_a_stuck_task() -> None:
     tasks = [(range(5),), (range(10**18),), (["not", "numbers"],), (range(3),)]
-    results = run_tasks(sum, tasks, workers=2, deadlines=[120, 1, 120, 120], progress=False)
-    assert results == [10, None, None, 3]
+    run = run_tasks(sum, tasks, workers=2, deadlines=[120, 1, 120, 120], progress=False)
+    assert run.results == [10, None, None, 3]
+    assert run.timed_out == (1,)
+    assert run.expired == ()
 
 
 def make_pool(tmp_path: Path) -> tuple[Pool, Path, Path]:

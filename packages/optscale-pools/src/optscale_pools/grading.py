@@ -5,15 +5,25 @@ argument orders (math-verify is not symmetric and upstream's bon.py swaps them),
 answers are clustered by math-verify equivalence (fair mode's answer ids). Paper mode's answer ids
 are the raw strings. Results are stored as ``.npz`` + a JSON sidecar under ``<cache>/grades/``,
 keyed by the pool file's sha256, the graded content (golds and answers) and :data:`GRADER_VERSION`,
-so a second run grades nothing.
+so a second run grades nothing. The sidecar holds the sha256 of the arrays: a cache entry that
+does not verify (truncated, edited, unreadable) is graded again, with a one-line notice.
+
+Grading is bounded in time: each math-verify call by :data:`CALL_TIMEOUT`, each problem by
+:data:`PROBLEM_DEADLINE` (its worker is killed), the whole run by :data:`RUN_DEADLINE` (every
+problem not graded by then is given up). A problem cut short counts as wrong, is listed in
+``Grades.failed`` and named in a notice on stderr; a run cut by its deadline is not cached.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import io
 import json
+import math
 import os
+import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,17 +31,28 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from optscale_pools.atomic import atomic_output, write_text_atomic
+from optscale_pools import jsonread
+from optscale_pools.atomic import write_bytes_atomic, write_text_atomic
 from optscale_pools.fetch import cache_root
-from optscale_pools.pool import Pool
+from optscale_pools.pool import Pool, PoolFormatError
 from optscale_pools.protocol import NO_ANSWER
 from optscale_pools.workers import run_tasks
 
-GRADER_VERSION = "1"
-"""Bumped whenever grading changes its results; part of the cache key."""
+GRADER_VERSION = "2"
+"""Bumped whenever grading changes its results or its cache format; part of the cache key."""
 
 CALL_TIMEOUT = 5
 """Seconds one math-verify ``parse`` or ``verify`` call may take (math-verify's own timeout)."""
+
+PROBLEM_DEADLINE = 120.0
+"""Seconds the grading of one problem may take in all before its worker is killed.
+
+A problem with ``u`` distinct answers makes up to ``2 + 3u + u**2`` math-verify calls, so the
+deadline is ``min(PROBLEM_DEADLINE, CALL_TIMEOUT * (2 + 3u + u**2))``; an easy problem takes
+well under a second."""
+
+RUN_DEADLINE = 3600.0
+"""Seconds one grading run may take in all; problems not graded by then count as wrong."""
 
 _ARRAYS = ("correct", "correct_swapped", "raw_ids", "cluster_ids")
 
@@ -133,14 +154,17 @@ def raw_answer_ids(preds: list[list[str | None]]) -> npt.NDArray[np.int64]:
     return ids
 
 
-def grades_key(pool: Pool, timeout: int = CALL_TIMEOUT) -> str:
-    """Cache key: sha256 of the pool file, the graded content and the grader's versions."""
+def grades_key(
+    pool: Pool, timeout: int = CALL_TIMEOUT, problem_deadline: float = PROBLEM_DEADLINE
+) -> str:
+    """Cache key: sha256 of the pool file, the graded content, the limits and the versions."""
     digest = hashlib.sha256()
     header = {
         "pool_sha256": pool.sha256,
         "grader": GRADER_VERSION,
         "math_verify": importlib.metadata.version("math-verify"),
         "timeout": timeout,
+        "problem_deadline": problem_deadline,
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
     digest.update(json.dumps([pool.golds, pool.preds]).encode())
@@ -153,6 +177,8 @@ def grade_pool(
     cache: str | Path | bool | None = None,
     workers: int | None = None,
     timeout: int = CALL_TIMEOUT,
+    problem_deadline: float = PROBLEM_DEADLINE,
+    run_deadline: float = RUN_DEADLINE,
     progress: bool = True,
 ) -> Grades:
     """Grade every sample of ``pool`` (or load the cached grades).
@@ -166,8 +192,13 @@ def grade_pool(
     workers
         Worker processes (default: the number of CPUs).
     timeout
-        Per-call math-verify timeout in seconds. A problem whose grading runs past
-        ``(2 + calls) * timeout`` seconds in total is killed and listed in ``Grades.failed``.
+        Per-call math-verify timeout in seconds (a call past it counts as "not equal").
+    problem_deadline
+        Seconds one problem's grading may take (see :data:`PROBLEM_DEADLINE`); a problem past
+        it is killed, counted wrong and listed in ``Grades.failed``.
+    run_deadline
+        Seconds the whole run may take; problems not graded by then are counted wrong, listed
+        in ``Grades.failed``, and the result is not cached.
     progress
         Show a progress bar.
 
@@ -175,8 +206,9 @@ def grade_pool(
     -------
     Grades
     """
+    _check_limits(timeout, problem_deadline, run_deadline)
     folder = _grades_folder(cache)
-    key = grades_key(pool, timeout)
+    key = grades_key(pool, timeout, problem_deadline)
     if folder is not None:
         cached = load_grades(folder, key, pool)
         if cached is not None:
@@ -185,12 +217,13 @@ def grade_pool(
     raw_ids = raw_answer_ids(pool.preds)
     uniques = [list(dict.fromkeys(a for a in row if a is not None)) for row in pool.preds]
     tasks = [(pool.golds[row], uniques[row], timeout) for row in range(shape[0])]
-    deadlines = [float(timeout * (2 + 3 * len(u) + len(u) ** 2)) for u in uniques]
-    results = run_tasks(
+    deadlines = [min(problem_deadline, timeout * (2 + 3 * len(u) + len(u) ** 2)) for u in uniques]
+    run = run_tasks(
         grade_answers,
         tasks,
         workers=workers or os.cpu_count() or 1,
         deadlines=deadlines,
+        run_deadline=run_deadline,
         description="grade",
         progress=progress,
     )
@@ -198,7 +231,7 @@ def grade_pool(
     swapped = np.zeros(shape, dtype=np.bool_)
     cluster_ids = np.full(shape, NO_ANSWER, dtype=np.int64)
     failed = []
-    for row, result in enumerate(results):
+    for row, result in enumerate(run.results):
         present = raw_ids[row] >= 0
         if result is None:
             failed.append(row)
@@ -210,42 +243,120 @@ def grade_pool(
             swapped[row, present] = flags_swapped[raw_ids[row, present]]
             cluster_ids[row, present] = clusters[raw_ids[row, present]]
     grades = Grades(correct, swapped, raw_ids, cluster_ids, tuple(failed))
-    if folder is not None:
+    _notify(pool, run.timed_out, run.expired, len(failed), problem_deadline, run_deadline)
+    if folder is not None and not run.expired:
         save_grades(folder, key, grades, pool)
     return grades
 
 
+def _check_limits(timeout: int, problem_deadline: float, run_deadline: float) -> None:
+    """Refuse limits that are not positive numbers (NaN, 0, negative)."""
+    for name, value in (
+        ("timeout", timeout),
+        ("problem_deadline", problem_deadline),
+        ("run_deadline", run_deadline),
+    ):
+        if not (isinstance(value, int | float) and value > 0) or math.isnan(value):
+            msg = f"{name} must be a positive number of seconds, got {value!r}"
+            raise ValueError(msg)
+
+
+def _notify(
+    pool: Pool,
+    timed_out: tuple[int, ...],
+    expired: tuple[int, ...],
+    failed: int,
+    problem_deadline: float,
+    run_deadline: float,
+) -> None:
+    """Say on stderr, in one line, which problems were cut short and counted wrong."""
+    parts = []
+    if timed_out:
+        parts.append(f"{len(timed_out)} ran past the {problem_deadline:g} s problem deadline")
+    if expired:
+        parts.append(f"{len(expired)} were not graded within the {run_deadline:g} s run deadline")
+    crashed = failed - len(timed_out) - len(expired)
+    if crashed:
+        parts.append(f"{crashed} crashed their grader")
+    if parts:
+        where = pool.source or "<memory>"
+        note = f"grading {where}: " + ", ".join(parts) + "; their samples count as wrong"
+        if expired:
+            note += " and the grades are not cached"
+        print(note, file=sys.stderr)
+
+
 def save_grades(folder: Path, key: str, grades: Grades, pool: Pool) -> None:
-    """Store ``grades`` as ``<key>.npz`` + ``<key>.json``, each written atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Store ``grades`` as ``<key>.npz`` + ``<key>.json`` (holding the arrays' sha256).
+
+    Each file is written atomically, the arrays first: a sidecar always describes the arrays
+    written before it.
+    """
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{name: getattr(grades, name) for name in _ARRAYS})
+    data = buffer.getvalue()
     sidecar = {
         "grader": GRADER_VERSION,
+        "key": key,
+        "npz_sha256": hashlib.sha256(data).hexdigest(),
         "source": pool.source,
         "pool_sha256": pool.sha256,
         "shape": list(pool.scores.shape),
         "failed": list(grades.failed),
     }
+    write_bytes_atomic(folder / f"{key}.npz", data)
     write_text_atomic(folder / f"{key}.json", json.dumps(sidecar, indent=1))
-    with atomic_output(folder / f"{key}.npz", binary=True) as out:
-        np.savez_compressed(out, **{name: getattr(grades, name) for name in _ARRAYS})
+
+
+class _Unverified(Exception):
+    """A cache entry that cannot be trusted; the message says why."""
 
 
 def load_grades(folder: Path, key: str, pool: Pool) -> Grades | None:
-    """Load the cached grades for ``key``; None when absent or not matching the pool's shape."""
+    """Load the cached grades for ``key``; None when absent or when they do not verify.
+
+    A cache entry that exists but does not verify (unreadable sidecar, arrays whose sha256
+    differs from the sidecar's, wrong shapes) is reported in one line on stderr and ignored,
+    so the pool is graded again and the entry replaced.
+    """
     arrays, sidecar = folder / f"{key}.npz", folder / f"{key}.json"
     if not (arrays.is_file() and sidecar.is_file()):
         return None
-    meta = json.loads(sidecar.read_text(encoding="utf-8"))
-    with np.load(arrays) as stored:
-        values = {name: stored[name] for name in _ARRAYS}
-    if any(v.shape != pool.scores.shape for v in values.values()):
+    try:
+        return _verified(arrays, sidecar, key, pool)
+    except _Unverified as error:
+        print(f"grade cache {arrays} does not verify ({error}); grading again", file=sys.stderr)
         return None
+
+
+def _verified(arrays: Path, sidecar: Path, key: str, pool: Pool) -> Grades:
+    """Read and check one cache entry (raises :class:`_Unverified`)."""
+    try:
+        meta = jsonread.loads(sidecar.read_bytes(), str(sidecar))
+        data = arrays.read_bytes()
+    except (OSError, PoolFormatError) as error:
+        raise _Unverified(str(error)) from None
+    if not isinstance(meta, dict) or meta.get("key") != key:
+        raise _Unverified("sidecar of another format or key")
+    if hashlib.sha256(data).hexdigest() != meta.get("npz_sha256"):
+        raise _Unverified("sha256 of the arrays differs from the sidecar's")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            values = {name: np.asarray(stored[name]) for name in _ARRAYS}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise _Unverified(f"unreadable arrays: {error}") from None
+    failed = meta.get("failed")
+    rows = pool.scores.shape[0]
+    if not (isinstance(failed, list) and all(type(v) is int and 0 <= v < rows for v in failed)):
+        raise _Unverified("malformed list of failed problems")
+    if any(v.shape != pool.scores.shape for v in values.values()):
+        raise _Unverified("arrays of another shape than the pool")
     return Grades(
         correct=values["correct"].astype(np.bool_),
         correct_swapped=values["correct_swapped"].astype(np.bool_),
         raw_ids=values["raw_ids"].astype(np.int64),
         cluster_ids=values["cluster_ids"].astype(np.int64),
-        failed=tuple(int(v) for v in meta["failed"]),
+        failed=tuple(failed),
     )
 
 
