@@ -77,15 +77,23 @@ class PoolJsonlWriter:
 
 
 def _truncate_torn_tail(path: Path) -> int:
-    """Cut an incomplete last line off ``path``; return the number of complete lines kept."""
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end < len(data):
-        with path.open("r+b") as handle:
+    """Cut an incomplete last line off ``path``; return the number of complete lines kept.
+
+    The file is read in blocks, so a large pool is never held in memory whole.
+    """
+    lines = end = offset = 0
+    with path.open("r+b") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count = block.count(b"\n")
+            if count:
+                lines += count
+                end = offset + block.rfind(b"\n") + 1
+            offset += len(block)
+        if end < offset:
             handle.truncate(end)
             handle.flush()
             os.fsync(handle.fileno())
-    return data.count(b"\n", 0, end)
+    return lines
 
 
 def read_pool_jsonl(

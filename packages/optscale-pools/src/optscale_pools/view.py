@@ -37,7 +37,8 @@ def make_view(
     Raises
     ------
     ValueError
-        On an unknown mode, grades of another shape, or priors of the wrong length.
+        On an unknown mode, grades of another shape, or priors of the wrong length, not
+        finite, or (``prior_sigma``) not positive; NaN stands for "no prior".
     """
     if mode not in ("paper", "fair"):
         msg = f"mode must be 'paper' or 'fair', got {mode!r}"
@@ -61,8 +62,19 @@ def _prior(values: npt.ArrayLike | None, n_problems: int, name: str) -> npt.NDAr
     """Return a per-problem prior as a float array of shape ``[P]`` (NaN when absent)."""
     if values is None:
         return np.full(n_problems, np.nan)
-    array = np.asarray(values, dtype=np.float64)
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as error:
+        msg = f"{name} must be numbers: {error}"
+        raise ValueError(msg) from None
     if array.shape != (n_problems,):
         msg = f"{name} must have shape ({n_problems},), got {array.shape}"
+        raise ValueError(msg)
+    positive = name == "prior_sigma"
+    bad = np.isinf(array) | ((array <= 0) if positive else False)
+    if bad.any():
+        row = int(np.argmax(bad))
+        rule = "finite and > 0" if positive else "finite"
+        msg = f"{name}[{row}] = {array[row]!r} must be {rule} (or NaN: no prior)"
         raise ValueError(msg)
     return array
