@@ -122,68 +122,99 @@ def iter_json_list(stream: IO[bytes], source: str, hasher: Any = None) -> Iterat
     """
     reader = _Buffer(stream, hasher, source)
     if reader.next_char() != "[":
-        raise PoolFormatError(source, None, None, "top level must be a JSON list (no '[')")
+        raise reader.problem("top level must be a JSON list (no '[')")
     index = 0
     if reader.next_char(peek=True) == "]":
         reader.next_char()
-        return
-    while True:
-        reader.record = index
-        if reader.next_char(peek=True) == "":
-            raise PoolFormatError(source, index, None, "truncated JSON: file ends inside the list")
-        item = reader.decode()
-        yield item
-        index += 1
-        reader.record = index
-        separator = reader.next_char()
-        if separator == "]":
-            break
-        if separator != ",":
-            detail = (
-                "truncated JSON: file ends inside the list"
-                if separator == ""
-                else f"invalid JSON: expected ',' or ']' after the item, got {separator!r}"
-            )
-            raise PoolFormatError(source, index, None, detail)
-    if reader.next_char() != "":
-        raise PoolFormatError(source, index, None, "invalid JSON: data after the closing ']'")
+    else:
+        while True:
+            reader.record = index
+            if reader.next_char(peek=True) == "":
+                raise reader.problem("truncated JSON: file ends inside the list")
+            item = reader.decode()
+            yield item
+            index += 1
+            reader.record = index
+            separator = reader.next_char()
+            if separator == "]":
+                break
+            if separator != ",":
+                raise reader.problem(
+                    "truncated JSON: file ends inside the list"
+                    if separator == ""
+                    else f"invalid JSON: expected ',' or ']' after the item, got {separator!r}"
+                )
+    if reader.next_char() != "" or reader.failure is not None:
+        raise reader.problem("invalid JSON: data after the closing ']'")
 
 
 class _Buffer:
-    """Decoded text of a byte stream, refilled on demand; knows the record being read."""
+    """Decoded text of a byte stream, refilled on demand; knows the record being read.
+
+    Bytes that are not UTF-8 end the text just before them, like the end of the file; the
+    error is raised for the record that reaches them (see :meth:`problem`), not for the record
+    being read when the block holding them came in.
+    """
 
     def __init__(self, stream: IO[bytes], hasher: Any, source: str) -> None:
         self.stream = stream
         self.hasher = hasher
         self.source = source
         self.record: int | None = None
-        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.text = ""
         self.pos = 0
         self.eof = False
         self.offset = 0
+        self.failure: tuple[int, str] | None = None
+
+    def problem(self, detail: str) -> PoolFormatError:
+        """Return the error of the current record at the end of the text (bad UTF-8, or detail)."""
+        if self.failure is not None:
+            offset, reason = self.failure
+            detail = f"invalid UTF-8 at byte {offset} of the file ({reason})"
+        return PoolFormatError(self.source, self.record, None, detail)
 
     def refill(self, size: int = 0) -> bool:
-        """Append up to ``size`` (default: one chunk) more bytes; False at end of file."""
+        """Append up to ``size`` (default: one chunk) more bytes; False at end of the text."""
         if self.eof:
             return False
-        data = self.stream.read(size or _CHUNK)
-        if self.hasher is not None:
-            self.hasher.update(data)
-        pending = len(self.decoder.getstate()[0])
+        data = self._read(size or _CHUNK)
+        pending = self.decoder.getstate()[0]
         try:
             decoded = self.decoder.decode(data, final=not data)
         except UnicodeDecodeError as error:
-            offset = self.offset - pending + error.start
-            raise _utf8_error(error, self.source, self.record, offset) from None
+            # Keep the valid text before the bad bytes; the reader stops there.
+            decoded = (pending + data)[: error.start].decode("utf-8")
+            self.failure = (self.offset - len(pending) + error.start, error.reason)
+            data = b""
         self.offset += len(data)
         self.text = self.text[self.pos :] + decoded
         self.pos = 0
         self.eof = not data
         return True
 
+    def _read(self, size: int) -> bytes:
+        """Read up to ``size`` bytes, hashing them; skip a byte order mark at the file's start."""
+        data = self.stream.read(size)
+        if self.offset == 0 and self.text == "":
+            while 0 < len(data) < len(codecs.BOM_UTF8):
+                more = self.stream.read(len(codecs.BOM_UTF8) - len(data))
+                if not more:
+                    break
+                data += more
+            if self.hasher is not None:
+                self.hasher.update(data)
+            if data.startswith(codecs.BOM_UTF8):
+                self.offset = len(codecs.BOM_UTF8)
+                return data[len(codecs.BOM_UTF8) :]
+            return data
+        if self.hasher is not None:
+            self.hasher.update(data)
+        return data
+
     def next_char(self, *, peek: bool = False) -> str:
-        """Next non-whitespace character ("" at end of file), consumed unless ``peek``."""
+        """Next non-whitespace character ("" at end of the text), consumed unless ``peek``."""
         while True:
             while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n":
                 self.pos += 1
@@ -201,12 +232,13 @@ class _Buffer:
             try:
                 value, end = DECODER.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as error:
-                if _may_be_cut(error, len(self.text)) and self.refill(size):
+                cut = _may_be_cut(error, len(self.text))
+                if cut and self.refill(size):
                     size *= 2
                     continue
-                if self.eof:
+                if cut and self.eof:
                     detail = f"truncated or invalid JSON: {error.msg} at char {error.pos}"
-                    raise PoolFormatError(self.source, self.record, None, detail) from None
+                    raise self.problem(detail) from None
                 raise decode_error(error, self.source, self.record) from None
             except (ValueError, RecursionError) as error:
                 raise decode_error(error, self.source, self.record) from None
