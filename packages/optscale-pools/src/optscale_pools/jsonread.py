@@ -236,10 +236,11 @@ class _Buffer:
                 if cut and self.refill(size):
                     size *= 2
                     continue
+                where = f"{error.msg} at char {error.pos - self.pos} of the record"
                 if cut and self.eof:
-                    detail = f"truncated or invalid JSON: {error.msg} at char {error.pos}"
-                    raise self.problem(detail) from None
-                raise decode_error(error, self.source, self.record) from None
+                    raise self.problem(f"truncated or invalid JSON: {where}") from None
+                detail = f"invalid JSON: {where}"
+                raise PoolFormatError(self.source, self.record, None, detail) from None
             except (ValueError, RecursionError) as error:
                 raise decode_error(error, self.source, self.record) from None
             # A number may go on past the text read so far ("0." of "0.5"): read on first.
