@@ -37,8 +37,9 @@ def make_view(
     Raises
     ------
     ValueError
-        On an unknown mode, grades of another shape, or priors of the wrong length, not
-        finite, or (``prior_sigma``) not positive; NaN stands for "no prior".
+        On an unknown mode, grades of another shape, or priors that are not numbers, of the
+        wrong length or infinite (NaN stands for "no prior"). What a prior's value means, e.g.
+        a sigma <= 0 from a predictor, is the policy's to judge.
     """
     if mode not in ("paper", "fair"):
         msg = f"mode must be 'paper' or 'fair', got {mode!r}"
@@ -70,11 +71,8 @@ def _prior(values: npt.ArrayLike | None, n_problems: int, name: str) -> npt.NDAr
     if array.shape != (n_problems,):
         msg = f"{name} must have shape ({n_problems},), got {array.shape}"
         raise ValueError(msg)
-    positive = name == "prior_sigma"
-    bad = np.isinf(array) | ((array <= 0) if positive else False)
-    if bad.any():
-        row = int(np.argmax(bad))
-        rule = "finite and > 0" if positive else "finite"
-        msg = f"{name}[{row}] = {array[row]!r} must be {rule} (or NaN: no prior)"
+    if np.isinf(array).any():
+        row = int(np.argmax(np.isinf(array)))
+        msg = f"{name}[{row}] = {array[row]!r} must be finite (or NaN: no prior)"
         raise ValueError(msg)
     return array
