@@ -121,8 +121,15 @@ def iter_json_list(stream: IO[bytes], source: str, hasher: Any = None) -> Iterat
         naming the item index.
     """
     reader = _Buffer(stream, hasher, source)
-    if reader.next_char() != "[":
-        raise reader.problem("top level must be a JSON list (no '[')")
+    first = reader.next_char(peek=True)
+    if first == "":
+        raise reader.problem("empty file: expected a JSON list")
+    if first != "[":
+        value = reader.decode()  # raises when the file is not JSON at all
+        kind = {dict: "an object", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+        detail = f"top level must be a JSON list, got {'null' if value is None else kind}"
+        raise PoolFormatError(source, None, None, detail)
+    reader.next_char()
     index = 0
     if reader.next_char(peek=True) == "]":
         reader.next_char()
