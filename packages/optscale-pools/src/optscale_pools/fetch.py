@@ -13,9 +13,9 @@ Every file is checked against its sha256 before it lands in the cache (written t
 the same directory, then renamed), so the cache holds verified files only; a file already there
 with the right checksum is not fetched again.
 
-Downloads are bounded: every read waits at most :data:`READ_TIMEOUT` seconds, each file has an
-overall deadline (:data:`FILE_DEADLINE` seconds, retries included), a failed connection or a
-server error is retried :data:`RETRIES` times with a growing pause, and no more than the
+Downloads are bounded: every read waits at most ``READ_TIMEOUT`` seconds, each file has an
+overall deadline (``FILE_DEADLINE`` seconds, retries included), a failed connection or a
+server error is retried ``RETRIES`` times with a growing pause, and no more than the
 manifest's size plus one byte is ever read, so a source serving too much fails its checksum at
 once. A manifest path that would leave the cache (``../``, an absolute path) is refused when the
 manifest is read.
@@ -101,7 +101,7 @@ def cache_root() -> Path:
 
 
 def load_manifest(path: str | Path | None = None) -> list[ManifestEntry]:
-    """Read and check the manifest's file list (``path`` defaults to :func:`find_manifest`).
+    """Read and check the manifest's file list (``path`` defaults to ``find_manifest()``).
 
     Raises
     ------

@@ -8,8 +8,8 @@ keyed by the pool file's sha256, the graded content (golds and answers) and :dat
 so a second run grades nothing. The sidecar holds the sha256 of the arrays: a cache entry that
 does not verify (truncated, edited, unreadable) is graded again, with a one-line notice.
 
-Grading is bounded in time: each math-verify call by :data:`CALL_TIMEOUT`, each problem by
-:data:`PROBLEM_DEADLINE` (its worker is killed), the whole run by :data:`RUN_DEADLINE` (every
+Grading is bounded in time: each math-verify call by ``CALL_TIMEOUT``, each problem by
+``PROBLEM_DEADLINE`` (its worker is killed), the whole run by ``RUN_DEADLINE`` (every
 problem not graded by then is given up). A problem cut short counts as wrong, is listed in
 ``Grades.failed`` and named in a notice on stderr; a run cut by its deadline is not cached.
 """
@@ -194,7 +194,7 @@ def grade_pool(
     timeout
         Per-call math-verify timeout in seconds (a call past it counts as "not equal").
     problem_deadline
-        Seconds one problem's grading may take (see :data:`PROBLEM_DEADLINE`); a problem past
+        Seconds one problem's grading may take (see ``PROBLEM_DEADLINE``); a problem past
         it is killed, counted wrong and listed in ``Grades.failed``.
     run_deadline
         Seconds the whole run may take; problems not graded by then are counted wrong, listed
@@ -330,7 +330,7 @@ def load_grades(folder: Path, key: str, pool: Pool) -> Grades | None:
 
 
 def _verified(arrays: Path, sidecar: Path, key: str, pool: Pool) -> Grades:
-    """Read and check one cache entry (raises :class:`_Unverified`)."""
+    """Read and check one cache entry (raises ``_Unverified``)."""
     try:
         meta = jsonread.loads(sidecar.read_bytes(), str(sidecar))
         data = arrays.read_bytes()

@@ -10,7 +10,7 @@ file, the record and, where known, the field, instead of an exception from deep 
 * the same key twice in one object (``json`` silently keeps the last one);
 * an integer longer than Python's digit limit for ``int`` parsing (``ValueError``).
 
-A top-level list is read one record at a time (:func:`iter_json_list`), so memory is bounded by
+A top-level list is read one record at a time (``iter_json_list``), so memory is bounded by
 the record being read, not by the file: a syntax error is reported where it is found, without
 first reading the rest of the file.
 """
@@ -55,7 +55,7 @@ DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs)
 def decode_error(
     error: Exception, source: str, record: int | None, *, field: str | None = None
 ) -> PoolFormatError:
-    """Turn an exception raised while decoding into a one-line :class:`PoolFormatError`."""
+    """Turn an exception raised while decoding into a one-line ``PoolFormatError``."""
     if isinstance(error, DuplicateKeyError):
         return PoolFormatError(source, record, field or error.key, "duplicate key in one object")
     if isinstance(error, RecursionError):
@@ -159,7 +159,7 @@ class _Buffer:
     """Decoded text of a byte stream, refilled on demand; knows the record being read.
 
     Bytes that are not UTF-8 end the text just before them, like the end of the file; the
-    error is raised for the record that reaches them (see :meth:`problem`), not for the record
+    error is raised for the record that reaches them (see ``problem``), not for the record
     being read when the block holding them came in.
     """
 

@@ -77,7 +77,7 @@ def _watch(parent: int) -> None:
 
 @dataclass(frozen=True)
 class TaskRun:
-    """What became of the tasks of :func:`run_tasks`.
+    """What became of the tasks of ``run_tasks``.
 
     Attributes
     ----------
