@@ -272,18 +272,26 @@ def _notify(
     """Say on stderr, in one line, which problems were cut short and counted wrong."""
     parts = []
     if timed_out:
-        parts.append(f"{len(timed_out)} ran past the {problem_deadline:g} s problem deadline")
+        parts.append(
+            f"{_problems(len(timed_out))} past the {problem_deadline:g} s problem deadline"
+        )
     if expired:
-        parts.append(f"{len(expired)} were not graded within the {run_deadline:g} s run deadline")
+        parts.append(
+            f"{_problems(len(expired))} not graded within the {run_deadline:g} s run deadline"
+        )
     crashed = failed - len(timed_out) - len(expired)
     if crashed:
-        parts.append(f"{crashed} crashed their grader")
+        parts.append(f"{_problems(crashed)} whose grader crashed")
     if parts:
         where = pool.source or "<memory>"
         note = f"grading {where}: " + ", ".join(parts) + "; their samples count as wrong"
         if expired:
             note += " and the grades are not cached"
         print(note, file=sys.stderr)
+
+
+def _problems(count: int) -> str:
+    return f"{count} problem{'' if count == 1 else 's'}"
 
 
 def save_grades(folder: Path, key: str, grades: Grades, pool: Pool) -> None:
