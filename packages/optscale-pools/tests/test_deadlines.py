@@ -4,6 +4,7 @@ and a grade cache that is graded again when it does not verify."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 from optscale_pools import Pool, grade_pool
 from optscale_pools import grading as grading_module
-from optscale_pools.grading import CALL_TIMEOUT, PROBLEM_DEADLINE
+from optscale_pools.grading import CALL_TIMEOUT, PROBLEM_DEADLINE, grade_answers
 from optscale_pools.workers import TaskRun, run_tasks
 
 
@@ -91,6 +92,45 @@ def test_a_run_past_its_deadline_is_not_cached(
     assert not grades.correct.any()
     assert "not cached" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_math_verify_timeouts_are_counted_and_kept_off_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import math_verify
+
+    calls: list[int] = []
+
+    def slow_verify(*args: object, **kwargs: object) -> bool:
+        calls.append(1)
+        logging.getLogger("math_verify.grader").warning("Timeout during comparison")
+        return False
+
+    monkeypatch.setattr(math_verify, "verify", slow_verify)
+    correct, swapped, clusters, timeouts = grade_answers("1", ["1", "2", "3"], 5)
+    assert correct == swapped == [False, False, False]
+    assert clusters == [0, 1, 2]
+    assert timeouts == len(calls) > 6
+    assert capsys.readouterr().err == ""
+    assert not logging.getLogger("math_verify").handlers
+
+
+def test_grade_pool_says_how_many_calls_timed_out(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def timing_out(function: Any, tasks: list[tuple[Any, ...]], **_: object) -> TaskRun:
+        return TaskRun(
+            [([False] * len(t[1]), [False] * len(t[1]), [0] * len(t[1]), 2) for t in tasks]
+        )
+
+    monkeypatch.setattr(grading_module, "run_tasks", timing_out)
+    pool = pool_with_answers([["1", "2"], ["3", "3"]], ["1", "3"])
+    grades = grade_pool(pool, cache=False, progress=False)
+    assert grades.failed == ()
+    assert capsys.readouterr().err == (
+        "grading hostile-pool.json: 4 math-verify calls past the 5 s call timeout "
+        "(counted not equal)\n"
+    )
 
 
 @pytest.mark.parametrize("bad", [0, -1, float("nan")])

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import io
 import json
+import logging
 import math
 import os
 import sys
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,12 +30,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from optscale_pools import jsonread
-from optscale_pools.atomic import write_bytes_atomic, write_text_atomic
 from optscale_pools.fetch import cache_root
-from optscale_pools.pool import Pool, PoolFormatError
+from optscale_pools.gradecache import ARRAYS, load_entry, save_entry
+from optscale_pools.pool import Pool
 from optscale_pools.protocol import NO_ANSWER
-from optscale_pools.workers import run_tasks
+from optscale_pools.workers import TaskRun, run_tasks
 
 GRADER_VERSION = "2"
 """Bumped whenever grading changes its results or its cache format; part of the cache key."""
@@ -53,8 +51,6 @@ well under a second."""
 
 RUN_DEADLINE = 3600.0
 """Seconds one grading run may take in all; problems not graded by then count as wrong."""
-
-_ARRAYS = ("correct", "correct_swapped", "raw_ids", "cluster_ids")
 
 
 @dataclass(frozen=True)
@@ -88,9 +84,21 @@ class Grades:
     failed: tuple[int, ...] = ()
 
 
+class _TimeoutCount(logging.Handler):
+    """Counts math-verify's "Timeout during ..." warnings (and keeps them off stderr)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith("Timeout during"):
+            self.count += 1
+
+
 def grade_answers(
     gold: str, answers: list[str], timeout: int
-) -> tuple[list[bool], list[bool], list[int]]:
+) -> tuple[list[bool], list[bool], list[int], int]:
     r"""Grade the distinct answers of one problem (runs in a worker process).
 
     Both sides are wrapped in ``\boxed{}`` unless already boxed and parsed once each; a parse
@@ -98,10 +106,23 @@ def grade_answers(
 
     Returns
     -------
-    tuple of lists
+    tuple
         ``verify(gold, answer)``, ``verify(answer, gold)`` and the cluster index of each answer,
-        in the order given.
+        in the order given, and the number of math-verify calls that timed out.
     """
+    logger = logging.getLogger("math_verify")
+    counter = _TimeoutCount()
+    logger.addHandler(counter)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        return (*_grade(gold, answers, timeout), counter.count)
+    finally:
+        logger.removeHandler(counter)
+        logger.propagate = propagate
+
+
+def _grade(gold: str, answers: list[str], timeout: int) -> tuple[list[bool], list[bool], list[int]]:
+    """Grade and cluster (see [`grade_answers`][optscale_pools.grading.grade_answers])."""
     from math_verify import parse, verify  # type: ignore[import-untyped]
 
     def parsed(text: str) -> Any:
@@ -210,9 +231,16 @@ def grade_pool(
     folder = _grades_folder(cache)
     key = grades_key(pool, timeout, problem_deadline)
     if folder is not None:
-        cached = load_grades(folder, key, pool)
-        if cached is not None:
-            return cached
+        entry = load_entry(folder, key, pool.scores.shape)
+        if entry is not None:
+            values, failed_rows = entry
+            return Grades(
+                correct=values["correct"].astype(np.bool_),
+                correct_swapped=values["correct_swapped"].astype(np.bool_),
+                raw_ids=values["raw_ids"].astype(np.int64),
+                cluster_ids=values["cluster_ids"].astype(np.int64),
+                failed=failed_rows,
+            )
     shape = pool.scores.shape
     raw_ids = raw_answer_ids(pool.preds)
     uniques = [list(dict.fromkeys(a for a in row if a is not None)) for row in pool.preds]
@@ -231,21 +259,30 @@ def grade_pool(
     swapped = np.zeros(shape, dtype=np.bool_)
     cluster_ids = np.full(shape, NO_ANSWER, dtype=np.int64)
     failed = []
+    timeouts = 0
     for row, result in enumerate(run.results):
         present = raw_ids[row] >= 0
         if result is None:
             failed.append(row)
             cluster_ids[row, present] = raw_ids[row, present]
             continue
-        flags, flags_swapped, clusters = (np.asarray(r) for r in result)
+        timeouts += result[3]
+        flags, flags_swapped, clusters = (np.asarray(r) for r in result[:3])
         if len(uniques[row]):
             correct[row, present] = flags[raw_ids[row, present]]
             swapped[row, present] = flags_swapped[raw_ids[row, present]]
             cluster_ids[row, present] = clusters[raw_ids[row, present]]
     grades = Grades(correct, swapped, raw_ids, cluster_ids, tuple(failed))
-    _notify(pool, run.timed_out, run.expired, len(failed), problem_deadline, run_deadline)
+    _notify(pool, run, len(failed), timeouts, (timeout, problem_deadline, run_deadline))
     if folder is not None and not run.expired:
-        save_grades(folder, key, grades, pool)
+        about = {
+            "grader": GRADER_VERSION,
+            "source": pool.source,
+            "pool_sha256": pool.sha256,
+            "shape": list(shape),
+        }
+        arrays = {name: getattr(grades, name) for name in ARRAYS}
+        save_entry(folder, key, arrays, grades.failed, about)
     return grades
 
 
@@ -263,109 +300,37 @@ def _check_limits(timeout: int, problem_deadline: float, run_deadline: float) ->
 
 def _notify(
     pool: Pool,
-    timed_out: tuple[int, ...],
-    expired: tuple[int, ...],
+    run: TaskRun,
     failed: int,
-    problem_deadline: float,
-    run_deadline: float,
+    timeouts: int,
+    limits: tuple[float, float, float],
 ) -> None:
-    """Say on stderr, in one line, which problems were cut short and counted wrong."""
+    """Say on stderr, in one line, what was cut short and counted wrong or not equal."""
+    call, problem, whole = limits
     parts = []
-    if timed_out:
+    if timeouts:
+        calls = f"{timeouts} math-verify call{'' if timeouts == 1 else 's'}"
+        parts.append(f"{calls} past the {call:g} s call timeout (counted not equal)")
+    if run.timed_out:
+        parts.append(f"{_problems(len(run.timed_out))} past the {problem:g} s problem deadline")
+    if run.expired:
         parts.append(
-            f"{_problems(len(timed_out))} past the {problem_deadline:g} s problem deadline"
+            f"{_problems(len(run.expired))} not graded within the {whole:g} s run deadline"
         )
-    if expired:
-        parts.append(
-            f"{_problems(len(expired))} not graded within the {run_deadline:g} s run deadline"
-        )
-    crashed = failed - len(timed_out) - len(expired)
+    crashed = failed - len(run.timed_out) - len(run.expired)
     if crashed:
         parts.append(f"{_problems(crashed)} whose grader crashed")
     if parts:
-        where = pool.source or "<memory>"
-        note = f"grading {where}: " + ", ".join(parts) + "; their samples count as wrong"
-        if expired:
+        note = f"grading {pool.source or '<memory>'}: " + "; ".join(parts)
+        if failed:
+            note += "; the samples of problems cut short count as wrong"
+        if run.expired:
             note += " and the grades are not cached"
         print(note, file=sys.stderr)
 
 
 def _problems(count: int) -> str:
     return f"{count} problem{'' if count == 1 else 's'}"
-
-
-def save_grades(folder: Path, key: str, grades: Grades, pool: Pool) -> None:
-    """Store ``grades`` as ``<key>.npz`` + ``<key>.json`` (holding the arrays' sha256).
-
-    Each file is written atomically, the arrays first: a sidecar always describes the arrays
-    written before it.
-    """
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{name: getattr(grades, name) for name in _ARRAYS})
-    data = buffer.getvalue()
-    sidecar = {
-        "grader": GRADER_VERSION,
-        "key": key,
-        "npz_sha256": hashlib.sha256(data).hexdigest(),
-        "source": pool.source,
-        "pool_sha256": pool.sha256,
-        "shape": list(pool.scores.shape),
-        "failed": list(grades.failed),
-    }
-    write_bytes_atomic(folder / f"{key}.npz", data)
-    write_text_atomic(folder / f"{key}.json", json.dumps(sidecar, indent=1))
-
-
-class _Unverified(Exception):
-    """A cache entry that cannot be trusted; the message says why."""
-
-
-def load_grades(folder: Path, key: str, pool: Pool) -> Grades | None:
-    """Load the cached grades for ``key``; None when absent or when they do not verify.
-
-    A cache entry that exists but does not verify (unreadable sidecar, arrays whose sha256
-    differs from the sidecar's, wrong shapes) is reported in one line on stderr and ignored,
-    so the pool is graded again and the entry replaced.
-    """
-    arrays, sidecar = folder / f"{key}.npz", folder / f"{key}.json"
-    if not (arrays.is_file() and sidecar.is_file()):
-        return None
-    try:
-        return _verified(arrays, sidecar, key, pool)
-    except _Unverified as error:
-        print(f"grade cache {arrays} does not verify ({error}); grading again", file=sys.stderr)
-        return None
-
-
-def _verified(arrays: Path, sidecar: Path, key: str, pool: Pool) -> Grades:
-    """Read and check one cache entry (raises ``_Unverified``)."""
-    try:
-        meta = jsonread.loads(sidecar.read_bytes(), str(sidecar))
-        data = arrays.read_bytes()
-    except (OSError, PoolFormatError) as error:
-        raise _Unverified(str(error)) from None
-    if not isinstance(meta, dict) or meta.get("key") != key:
-        raise _Unverified("sidecar of another format or key")
-    if hashlib.sha256(data).hexdigest() != meta.get("npz_sha256"):
-        raise _Unverified("sha256 of the arrays differs from the sidecar's")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-            values = {name: np.asarray(stored[name]) for name in _ARRAYS}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise _Unverified(f"unreadable arrays: {error}") from None
-    failed = meta.get("failed")
-    rows = pool.scores.shape[0]
-    if not (isinstance(failed, list) and all(type(v) is int and 0 <= v < rows for v in failed)):
-        raise _Unverified("malformed list of failed problems")
-    if any(v.shape != pool.scores.shape for v in values.values()):
-        raise _Unverified("arrays of another shape than the pool")
-    return Grades(
-        correct=values["correct"].astype(np.bool_),
-        correct_swapped=values["correct_swapped"].astype(np.bool_),
-        raw_ids=values["raw_ids"].astype(np.int64),
-        cluster_ids=values["cluster_ids"].astype(np.int64),
-        failed=tuple(failed),
-    )
 
 
 def _grades_folder(cache: str | Path | bool | None) -> Path | None:
