@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -70,19 +71,26 @@ def manifest(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def server(mirror: Path) -> Iterator[str]:
-    handler = partial(CountingHandler, directory=str(mirror))
+@contextmanager
+def serving(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on a free port of 127.0.0.1 in a thread; yield the base URL."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    CountingHandler.requests = []
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()
         thread.join()
+
+
+@pytest.fixture
+def server(mirror: Path) -> Iterator[str]:
+    CountingHandler.requests = []
+    with serving(partial(CountingHandler, directory=str(mirror))) as url:
+        yield url
 
 
 def test_fetch_over_http_verifies_and_skips_verified_files(
@@ -228,17 +236,9 @@ class HostileHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), HostileHandler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     HostileHandler.requests = []
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with serving(HostileHandler) as url:
+        yield url
 
 
 def one_entry_manifest(tmp_path: Path, relpath: str, data: bytes = b"x" * 34) -> Path:

@@ -183,38 +183,42 @@ def test_any_field_replaced_by_any_json_value(
         check_pool(result)
 
 
-@HYPOTHESIS
-@given(score=st.floats() | st.integers() | st.sampled_from([10**400, 2**63]), jsonl=st.booleans())
-def test_scores_at_the_float_limits(
-    tmp_path: Path, prompts_path: Path, score: float, jsonl: bool
-) -> None:
-    records = [record(r) for r in range(len(PROMPTS))]
-    records[1]["score"]["scores"][0][2] = score
-    path = write_pool(tmp_path, records, jsonl)
-    result = read(path, prompts_path)
-    if 0 <= score <= 1:
-        check_pool(result)
-        assert result.scores[1, 2] == float(score)
-    else:
-        assert isinstance(result, PoolFormatError)
-        assert (result.record, result.field) == (1, "score.scores")
+NUMBER_CASES = [
+    # field, record, sample, accepted range, accepted JSON number types
+    ("scores", 1, 2, (0, 1), (int, float)),
+    ("completion_tokens", 2, 0, (0, 2**40), (int,)),
+]
 
 
+@pytest.mark.parametrize(("field", "row", "col", "accepted", "kind"), NUMBER_CASES)
 @HYPOTHESIS
-@given(count=st.integers() | st.sampled_from([2**63, 2**64, 2**40, 2**40 + 1]), jsonl=st.booleans())
-def test_token_counts_at_the_integer_limits(
-    tmp_path: Path, prompts_path: Path, count: int, jsonl: bool
+@given(
+    value=st.floats() | st.integers() | st.sampled_from([10**400, 2**63, 2**64, 2**40 + 1]),
+    jsonl=st.booleans(),
+)
+def test_numbers_at_the_float_and_integer_limits(
+    tmp_path: Path,
+    prompts_path: Path,
+    field: str,
+    row: int,
+    col: int,
+    accepted: tuple[int, int],
+    kind: tuple[type, ...],
+    value: float,
+    jsonl: bool,
 ) -> None:
     records = [record(r) for r in range(len(PROMPTS))]
-    records[2]["score"]["completion_tokens"][0][0] = count
+    records[row]["score"][field][0][col] = value
     path = write_pool(tmp_path, records, jsonl)
     result = read(path, prompts_path)
-    if 0 <= count <= 2**40:
+    low, high = accepted
+    if isinstance(value, kind) and low <= value <= high:
         check_pool(result)
-        assert int(result.tokens[2, 0]) == count
+        stored = result.scores if field == "scores" else result.tokens
+        assert stored[row, col] == value
     else:
         assert isinstance(result, PoolFormatError)
-        assert (result.record, result.field) == (2, "score.completion_tokens")
+        assert (result.record, result.field) == (row, f"score.{field}")
 
 
 @HYPOTHESIS

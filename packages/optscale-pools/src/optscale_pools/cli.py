@@ -54,13 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch_parser.add_argument(
         "--cache-dir", "--cache", dest="cache", metavar="DIR", type=Path, help="cache folder"
     )
-    fetch_parser.add_argument(
-        "--deadline",
-        type=_seconds,
-        default=FILE_DEADLINE,
-        metavar="S",
-        help=f"seconds one file may take, retries included (default {FILE_DEADLINE:g})",
-    )
+    _add_seconds(fetch_parser, "--deadline", FILE_DEADLINE, "one file may take, retries included")
     fetch_parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     grade_parser = commands.add_parser(
@@ -87,20 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade_parser.add_argument(
         "--cache-dir", "--cache", dest="cache", type=Path, default=None, help="grades cache folder"
     )
-    grade_parser.add_argument(
-        "--problem-deadline",
-        type=_seconds,
-        default=PROBLEM_DEADLINE,
-        metavar="S",
-        help=f"seconds one problem may take; then it counts wrong (default {PROBLEM_DEADLINE:g})",
-    )
-    grade_parser.add_argument(
-        "--run-deadline",
-        type=_seconds,
-        default=RUN_DEADLINE,
-        metavar="S",
-        help=f"seconds the whole grading may take (default {RUN_DEADLINE:g})",
-    )
+    _add_seconds(grade_parser, "--problem-deadline", PROBLEM_DEADLINE, "one problem may take")
+    _add_seconds(grade_parser, "--run-deadline", RUN_DEADLINE, "the whole grading may take")
     grade_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     simulate_parser = commands.add_parser(
@@ -126,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="prompts file (default: the dataset's upstream prompts, fetched if needed)",
     )
     return parser
+
+
+def _add_seconds(parser: argparse.ArgumentParser, flag: str, default: float, what: str) -> None:
+    """Add an option taking a positive number of seconds."""
+    help_text = f"seconds {what} (default {default:g}); past it the work is cut short"
+    parser.add_argument(flag, type=_seconds, default=default, metavar="S", help=help_text)
 
 
 def _seconds(text: str) -> float:
