@@ -37,6 +37,7 @@ from optscale_pools import (
     read_upstream_pool,
     upstream_record,
 )
+from optscale_pools.gradecache import load_entry
 from optscale_pools.jsonread import iter_json_list
 from optscale_pools.simulation_model import load_params
 
@@ -75,6 +76,15 @@ def clean(call: Callable[[], Any], source: Path | str) -> Any:
         assert "\n" not in message, message
         assert message.startswith(str(source)), message
         return error
+
+
+def value_error(call: Callable[[], object]) -> str | None:
+    """Run ``call``: the message of the ValueError it raised, or None when it returned."""
+    try:
+        call()
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -530,3 +540,46 @@ def test_resuming_a_jsonl_pool_of_random_bytes_keeps_whole_lines(tmp_path: Path)
     with PoolJsonlWriter(path) as writer:
         assert writer.done == data.count(b"\n")
     assert path.read_bytes() == data[: data.rfind(b"\n") + 1]
+
+
+@HYPOTHESIS
+@given(
+    scores=st.lists(json_leaves, min_size=K, max_size=K),
+    tokens=st.lists(json_leaves, min_size=K, max_size=K),
+)
+def test_writing_any_numbers_round_trips_or_fails_cleanly(
+    tmp_path: Path, prompts_path: Path, scores: list[Any], tokens: list[Any]
+) -> None:
+    path = tmp_path / "pool.jsonl"
+    path.unlink(missing_ok=True)
+    problem = PROMPTS[1]["problem"]
+    with PoolJsonlWriter(path) as writer:
+        writer.write(record(0))
+        message = value_error(
+            lambda: writer.write(upstream_record(2, problem, ["a"] * K, scores, scores, tokens))
+        )
+    if message is not None:
+        assert "\n" not in message
+        assert path.read_bytes() == (json.dumps(record(0)) + "\n").encode()
+        return
+    prompts_path.write_text(json.dumps(PROMPTS[:2]))
+    result = read(path, prompts_path)
+    if not isinstance(result, PoolFormatError):
+        assert result.scores[1].tolist() == [float(s) for s in scores]
+        assert result.tokens[1].tolist() == [int(t) for t in tokens]
+
+
+@HYPOTHESIS
+@given(npz=st.binary(max_size=200), sidecar=json_values | st.binary(max_size=60))
+def test_a_grade_cache_entry_of_random_bytes_is_ignored(
+    tmp_path: Path, npz: bytes, sidecar: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "k" * 64
+    (tmp_path / f"{key}.npz").write_bytes(npz)
+    side = tmp_path / f"{key}.json"
+    side.write_bytes(sidecar if isinstance(sidecar, bytes) else json.dumps(sidecar).encode())
+    capsys.readouterr()
+    assert load_entry(tmp_path, key, (3, 4)) is None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"grade cache {tmp_path / key}.npz does not verify")

@@ -57,18 +57,33 @@ def upstream_record(
     simulated
         Adds ``"simulated": true`` to the item (an extra key upstream readers ignore), so a
         simulated pool stays marked as such wherever its file goes.
+
+    Raises
+    ------
+    ValueError
+        When a number cannot be converted (a score of ``10**400``, a token count of NaN).
     """
+    try:
+        numbers = (
+            int(item_id),
+            [float(s) for s in scores],
+            [float(s) for s in last_scores],
+            [int(t) for t in tokens],
+        )
+    except (TypeError, ValueError, OverflowError) as error:
+        msg = f"upstream record {item_id!r}: {error}"
+        raise ValueError(msg) from None
     record: dict[str, Any] = {
-        "id": int(item_id),
+        "id": numbers[0],
         "output": output,
         "n": len(completions),
         "score": {
             "problem": [problem],
             "completions": [list(completions)],
-            "scores": [[float(s) for s in scores]],
-            "last_scores": [[float(s) for s in last_scores]],
+            "scores": [numbers[1]],
+            "last_scores": [numbers[2]],
             "pred": [pred],
-            "completion_tokens": [[int(t) for t in tokens]],
+            "completion_tokens": [numbers[3]],
         },
     }
     if simulated:
