@@ -583,3 +583,31 @@ def test_a_grade_cache_entry_of_random_bytes_is_ignored(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"grade cache {tmp_path / key}.npz does not verify")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"scores": [[0.5, 10**400], [0.5]]}, "scores"),
+        ({"scores": [[0.5, math.nan], [0.5]]}, "scores"),
+        ({"answer": ""}, "answer"),
+        ({"answer": math.nan}, "answer"),
+    ],
+)
+def test_search_and_learn_numbers_and_golds(
+    tmp_path: Path, change: dict[str, Any], field: str
+) -> None:
+    good = {
+        "problem": "p",
+        "answer": "1",
+        "completions": ["\\boxed{1}", "\\boxed{2}"],
+        "scores": [[0.5, 0.75], [0.25]],
+        "completion_tokens": [3, 4],
+    }
+    path = tmp_path / "sal.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, **change}) + "\n")
+    with pytest.raises(PoolFormatError) as caught:
+        read_search_and_learn(path)
+    assert (caught.value.record, caught.value.field) == (1, field)
+    path.write_text(json.dumps(good) + "\n")
+    assert read_search_and_learn(path).scores.tolist() == [[0.625, 0.25]]

@@ -17,7 +17,7 @@ from typing import Any
 
 from optscale_pools import jsonread
 from optscale_pools.pool import Pool, PoolFormatError
-from optscale_pools.prompts import Prompts, read_prompts
+from optscale_pools.prompts import Prompts, checked_gold, read_prompts
 from optscale_pools.upstream import PoolBuilder, upstream_record
 
 
@@ -156,9 +156,9 @@ def read_search_and_learn(
     for index, record in _iter_lines(path, hasher):
         if not isinstance(record, dict):
             raise PoolFormatError(source, index, None, "expected a JSON object per line")
-        for key in ("problem", "answer"):
-            if not isinstance(record.get(key), str):
-                raise PoolFormatError(source, index, key, "missing or not a string")
+        if not isinstance(record.get("problem"), str):
+            raise PoolFormatError(source, index, "problem", "missing or not a string")
+        gold = checked_gold(record.get("answer"), source, index)
         steps = record.get("scores")
         if not isinstance(steps, list):
             raise PoolFormatError(source, index, "scores", "missing or not a list")
@@ -182,23 +182,27 @@ def read_search_and_learn(
             )
         )
         problems.append(record["problem"])
-        golds.append(record["answer"])
+        golds.append(gold)
     prompts = Prompts(problems=problems, golds=golds, ids=[None] * len(problems), source=source)
     return builder.build(prompts, sha256=hasher.hexdigest())
 
 
 def _step_scores(value: Any, source: str, index: int) -> tuple[float, float]:
-    """(mean, last) of one sample's step rewards; a plain number is its own mean and last."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value), float(value)
-    if isinstance(value, list) and all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in value
-    ):
-        if not value:
-            return 0.0, 0.0
-        return sum(value) / len(value), float(value[-1])
-    detail = f"expected numbers or lists of numbers, got {value!r}"
-    raise PoolFormatError(source, index, "scores", detail)
+    """(mean, last) of one sample's step rewards; a plain number is its own mean and last.
+
+    The values are checked to lie in ``[0, 1]`` before any arithmetic, so a huge integer
+    (``10**400``) is an error naming the field, not an ``OverflowError``.
+    """
+    steps = value if isinstance(value, list) else [value]
+    for step in steps:
+        number = isinstance(step, int | float) and not isinstance(step, bool)
+        if not number or not 0 <= step <= 1:
+            text = repr(step) if len(repr(step)) <= 40 else repr(step)[:37] + "..."
+            detail = f"step reward {text} is not a number in [0, 1]"
+            raise PoolFormatError(source, index, "scores", detail)
+    if not steps:
+        return 0.0, 0.0
+    return sum(steps) / len(steps), float(steps[-1])
 
 
 def _iter_lines(path: str | Path, hasher: Any) -> Iterator[tuple[int, Any]]:

@@ -77,14 +77,14 @@ def read_prompts(path: str | Path) -> Prompts:
             if isinstance(raw_id, list | dict):
                 raise PoolFormatError(source, index, "id", "expected a string or a number")
             problems.append(text)
-            golds.append(_gold(record.get("answer"), source, index))
+            golds.append(checked_gold(record.get("answer"), source, index))
             ids.append(None if raw_id is None else str(raw_id))
     if not problems:
         raise PoolFormatError(source, None, None, "empty prompts file")
     return Prompts(problems=problems, golds=golds, ids=ids, source=source)
 
 
-def _gold(value: object, source: str, index: int) -> str:
+def checked_gold(value: object, source: str, index: int) -> str:
     """Return the gold answer as a string: a non-empty string, or a finite number as one."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
