@@ -8,12 +8,15 @@ alarm that fails it), and nothing is written outside the folder a call was given
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -611,3 +614,33 @@ def test_search_and_learn_numbers_and_golds(
     assert (caught.value.record, caught.value.field) == (1, field)
     path.write_text(json.dumps(good) + "\n")
     assert read_search_and_learn(path).scores.tolist() == [[0.625, 0.25]]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
+@pytest.mark.parametrize("kind", ["pool.jsonl", "pool.json", "prompts.json"])
+def test_readers_stop_at_a_bad_first_record_of_an_endless_file(
+    tmp_path: Path, prompts_path: Path, kind: str
+) -> None:
+    """An endless pipe stands for a huge file: a reader that read on past record 0 would hang."""
+    path = tmp_path / f"endless-{kind}"
+    os.mkfifo(path)
+    bad = b'{"id": 1, "score": {"scores": [[0.5, ]]}}'
+    filler = (json.dumps(record(0)) + ("\n" if kind.endswith("l") else ",\n")).encode()
+
+    def feed() -> None:
+        with contextlib.suppress(OSError), path.open("wb") as pipe:
+            pipe.write(bad + b"\n" if kind.endswith("l") else b"[" + bad + b",\n")
+            while True:
+                pipe.write(filler * 100)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    if kind == "prompts.json":
+        result = clean(lambda: read_prompts(path), path)
+    else:
+        result = read(path, prompts_path)
+    assert isinstance(result, PoolFormatError)
+    assert result.record == 0
+    assert "invalid JSON: Expecting value" in str(result)
+    writer.join(timeout=GUARD_SECONDS)
+    assert not writer.is_alive()
