@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import socket
 import threading
@@ -375,3 +376,13 @@ def test_a_symlink_out_of_the_cache_is_refused(
     with pytest.raises(UnsafePathError, match="resolves outside"):
         fetch("data/*", cache=cache, manifest=manifest, mirror=str(mirror), progress=False)
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("read_timeout", 0), ("read_timeout", math.inf), ("deadline", math.nan), ("retries", -1)],
+)
+def test_limits_must_be_sane(tmp_path: Path, manifest: Path, option: str, value: float) -> None:
+    with pytest.raises(ValueError, match=rf"^{option} must be "):
+        fetch(cache=tmp_path, manifest=manifest, mirror="unused", **{option: value})
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import io
+import math
 import time
 import urllib.error
 import urllib.parse
@@ -58,6 +59,18 @@ class Limits:
     deadline: float
     retries: int
     pause: float = 1.0
+
+    def __post_init__(self) -> None:
+        checks = (  # NaN fails every comparison
+            ("read_timeout", 0 < self.read_timeout < math.inf, "a positive finite number"),
+            ("deadline", self.deadline > 0, "a positive number"),
+            ("retries", isinstance(self.retries, int) and self.retries >= 0, "an integer >= 0"),
+            ("pause", 0 <= self.pause < math.inf, "a finite number >= 0"),
+        )
+        for name, ok, rule in checks:
+            if not ok:
+                msg = f"{name} must be {rule}, got {getattr(self, name)!r}"
+                raise ValueError(msg)
 
 
 @dataclass(frozen=True)
