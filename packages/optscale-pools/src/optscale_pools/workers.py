@@ -158,8 +158,10 @@ def run_tasks(
     bar = tqdm(total=len(tasks), desc=description, unit="task", disable=not progress)
     try:
         while time.monotonic() < stop:
-            for slot in slots:
+            for index, slot in enumerate(slots):
                 if slot.task is None and queue:
+                    if not slot.process.is_alive():  # killed earlier: start its successor now
+                        slot = slots[index] = start()
                     slot.task = queue.popleft()
                     slot.deadline = time.monotonic() + deadlines[slot.task]
                     slot.conn.send(tasks[slot.task])
@@ -168,22 +170,29 @@ def run_tasks(
                 break
             until = min(stop, *(slot.deadline for slot in busy)) - time.monotonic()
             ready = wait([slot.conn for slot in busy], timeout=min(max(0.0, until), _MAX_WAIT))
-            for index, slot in enumerate(slots):
-                state = _poll(slot, slot.conn in ready, results)
-                if state in ("idle", "busy"):
-                    continue
-                if state == "timeout" and slot.task is not None:
-                    timed_out.append(slot.task)
-                if state != "done":
-                    slots[index] = _replace(slot, start)
-                slot.task = None
-                bar.update()
+            bar.update(_collect(slots, ready, results, timed_out))
         expired = sorted([*queue, *(slot.task for slot in slots if slot.task is not None)])
     finally:
         bar.close()
         for slot in slots:
             _stop(slot)
     return TaskRun(results, tuple(timed_out), tuple(expired))
+
+
+def _collect(slots: list[_Slot], ready: list[Any], results: list[Any], timed_out: list[int]) -> int:
+    """Take the results of finished tasks, kill workers past their deadline; return the count."""
+    finished = 0
+    for slot in slots:
+        state = _poll(slot, slot.conn in ready, results)
+        if state in ("idle", "busy"):
+            continue
+        if state == "timeout" and slot.task is not None:
+            timed_out.append(slot.task)
+        if state != "done":
+            _kill(slot)
+        slot.task = None
+        finished += 1
+    return finished
 
 
 def _poll(slot: _Slot, ready: bool, results: list[Any]) -> str:
@@ -203,17 +212,16 @@ def _poll(slot: _Slot, ready: bool, results: list[Any]) -> str:
     return "busy" if time.monotonic() < slot.deadline else "timeout"
 
 
-def _replace(slot: _Slot, start: Callable[[], _Slot]) -> _Slot:
-    """Kill a stuck or dead worker and start a fresh one in its place."""
+def _kill(slot: _Slot) -> None:
+    """Kill a stuck or dead worker; a fresh one takes its slot when there is a next task."""
     slot.process.kill()
     slot.process.join()
     slot.conn.close()
-    return start()
 
 
 def _stop(slot: _Slot) -> None:
     """Ask an idle worker to exit, kill a busy one (or one that does not exit)."""
-    if slot.task is None:
+    if slot.task is None and slot.process.is_alive():
         with contextlib.suppress(OSError):
             slot.conn.send(None)
         slot.process.join(timeout=5)
