@@ -20,7 +20,6 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import math
 import os
 import sys
 from dataclasses import dataclass
@@ -293,7 +292,7 @@ def _check_limits(timeout: int, problem_deadline: float, run_deadline: float) ->
         ("problem_deadline", problem_deadline),
         ("run_deadline", run_deadline),
     ):
-        if not (isinstance(value, int | float) and value > 0) or math.isnan(value):
+        if not (isinstance(value, int | float) and value > 0):  # NaN is not > 0
             msg = f"{name} must be a positive number of seconds, got {value!r}"
             raise ValueError(msg)
 
