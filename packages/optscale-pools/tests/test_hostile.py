@@ -644,3 +644,11 @@ def test_readers_stop_at_a_bad_first_record_of_an_endless_file(
     assert "invalid JSON: Expecting value" in str(result)
     writer.join(timeout=GUARD_SECONDS)
     assert not writer.is_alive()
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "7", True, None])
+def test_simulate_refuses_a_seed_that_is_not_a_natural_number(seed: Any) -> None:
+    from optscale_pools import simulate_pool
+
+    with pytest.raises(ValueError, match=r"^seed must be an integer >= 0, got "):
+        simulate_pool("aime24", seed=seed)
