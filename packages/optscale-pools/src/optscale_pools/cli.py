@@ -15,6 +15,7 @@ exit status 2; Ctrl-C with exit status 130, without a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import math
 import sys
 from collections.abc import Sequence
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="optscale-pools",
         description="Completion pools for OptScale: fetch data, grade pools, simulate pools.",
     )
+    version = importlib.metadata.version("optscale-pools")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     fetch_parser = commands.add_parser(
