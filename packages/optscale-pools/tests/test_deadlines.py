@@ -278,3 +278,37 @@ def test_workers_die_when_the_parent_is_killed(tmp_path: Path) -> None:
     while any(alive(pid) for pid in workers):
         assert time.monotonic() < guard, f"workers {workers} outlived their parent"
         time.sleep(0.1)
+
+
+WATCHED = """
+import os, sys, time
+sys.platform = "elsewhere"  # no prctl: only the watchdog thread can end this process
+from optscale_pools.workers import _die_with
+_die_with(os.getppid())
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+MIDDLE = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdout=subprocess.PIPE, text=True)
+assert child.stdout is not None and child.stdout.readline() == "ready\\n"
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux only)")
+def test_the_watchdog_ends_a_worker_whose_parent_died_without_prctl() -> None:
+    command = [sys.executable, "-c", MIDDLE, WATCHED]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as middle:
+        try:
+            assert middle.stdout is not None
+            worker = int(middle.stdout.readline())
+            assert alive(worker)
+        finally:
+            os.kill(middle.pid, signal.SIGKILL)
+    guard = time.monotonic() + 60
+    while alive(worker):
+        assert time.monotonic() < guard, "the worker outlived its parent"
+        time.sleep(0.1)
