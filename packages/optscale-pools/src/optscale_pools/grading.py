@@ -72,8 +72,9 @@ class Grades:
         answers whose representative it is equivalent to in either argument order, else starts
         a new one.
     failed
-        Problems whose grading crashed or ran past the hard deadline; their answers count as
-        wrong and each distinct answer is its own cluster.
+        Problems whose grading crashed, ran past the problem deadline or was not done within
+        the run deadline; their answers count as wrong and each distinct answer is its own
+        cluster.
     """
 
     correct: npt.NDArray[np.bool_]
