@@ -72,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade_parser.add_argument("pool", type=Path, metavar="POOL", help="pool file")
     grade_parser.add_argument(
-        "--prompts", type=Path, required=True, help="prompts file the pool must match"
+        "--prompts",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="prompts file the pool must match",
     )
     grade_parser.add_argument(
         "--mode",
@@ -80,9 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
         default="paper",
         help="answer ids: raw strings (paper) or math-verify clusters (fair)",
     )
-    grade_parser.add_argument("--workers", type=_positive, default=None, help="grading processes")
     grade_parser.add_argument(
-        "--cache-dir", "--cache", dest="cache", type=Path, default=None, help="grades cache folder"
+        "--workers", type=_positive, default=None, metavar="N", help="grading processes"
+    )
+    grade_parser.add_argument(
+        "--cache-dir",
+        "--cache",
+        dest="cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="grades cache folder",
     )
     _add_seconds(grade_parser, "--problem-deadline", PROBLEM_DEADLINE, "one problem may take")
     _add_seconds(grade_parser, "--run-deadline", RUN_DEADLINE, "the whole grading may take")
