@@ -52,18 +52,17 @@ DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs)
 """The decoder every reader uses: standard JSON, no repeated keys."""
 
 
-def decode_error(
-    error: Exception, source: str, record: int | None, *, field: str | None = None
-) -> PoolFormatError:
+def decode_error(error: Exception, source: str, record: int | None) -> PoolFormatError:
     """Turn an exception raised while decoding into a one-line ``PoolFormatError``."""
     if isinstance(error, DuplicateKeyError):
-        return PoolFormatError(source, record, field or error.key, "duplicate key in one object")
+        return PoolFormatError(source, record, error.key, "duplicate key in one object")
     if isinstance(error, RecursionError):
-        return PoolFormatError(source, record, field, "invalid JSON: nested too deeply")
-    if isinstance(error, json.JSONDecodeError):
+        detail = "invalid JSON: nested too deeply"
+    elif isinstance(error, json.JSONDecodeError):
         detail = f"invalid JSON: {error.msg} at char {error.pos}"
-        return PoolFormatError(source, record, field, detail)
-    return PoolFormatError(source, record, field, f"invalid JSON: {error}")
+    else:
+        detail = f"invalid JSON: {error}"
+    return PoolFormatError(source, record, None, detail)
 
 
 def loads(data: bytes, source: str, record: int | None = None, *, start: int = 0) -> Any:
@@ -87,7 +86,8 @@ def loads(data: bytes, source: str, record: int | None = None, *, start: int = 0
     try:
         text = data[skip:].decode("utf-8")
     except UnicodeDecodeError as error:
-        raise _utf8_error(error, source, record, start + skip + error.start) from None
+        offset = start + skip + error.start
+        raise _utf8_error(source, record, offset, error.reason) from None
     if text.startswith(_BOM):
         detail = "byte order mark not at the start of the file"
         raise PoolFormatError(source, record, None, detail)
@@ -97,8 +97,9 @@ def loads(data: bytes, source: str, record: int | None = None, *, start: int = 0
         raise decode_error(error, source, record) from None
 
 
-def _utf8_error(error: UnicodeDecodeError, source: str, record: int | None, offset: int) -> Any:
-    detail = f"invalid UTF-8 at byte {offset} of the file ({error.reason})"
+def _utf8_error(source: str, record: int | None, offset: int, reason: str) -> PoolFormatError:
+    """Return the error for bytes that are not UTF-8, at ``offset`` in the file."""
+    detail = f"invalid UTF-8 at byte {offset} of the file ({reason})"
     return PoolFormatError(source, record, None, detail)
 
 
@@ -178,8 +179,7 @@ class _Buffer:
     def problem(self, detail: str) -> PoolFormatError:
         """Return the error of the current record at the end of the text (bad UTF-8, or detail)."""
         if self.failure is not None:
-            offset, reason = self.failure
-            detail = f"invalid UTF-8 at byte {offset} of the file ({reason})"
+            return _utf8_error(self.source, self.record, *self.failure)
         return PoolFormatError(self.source, self.record, None, detail)
 
     def refill(self, size: int = 0) -> bool:
