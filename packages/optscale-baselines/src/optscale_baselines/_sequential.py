@@ -18,6 +18,7 @@ from optscale_baselines._protocol import (
     FloatArray,
     IntArray,
     RowPolicy,
+    VerifyOrder,
     ViewLike,
     check_budget,
     view_width,
@@ -135,7 +136,7 @@ class TableFits:
 
     One batched fit costs about as much for a thousand rows as for one (Newton iterations, not
     rows, dominate), so the replay tabulates the fits of all rows at all scheduled sample counts
-    up front, exactly as [`DirectFits`][] would compute them one by one. Tables are cached per
+    up front, exactly as ``DirectFits`` would compute them one by one. Tables are cached per
     view content, so every grid cell replayed on the same view shares them.
     """
 
@@ -234,6 +235,10 @@ class SequentialOptScale(RowPolicy):
     max_n
         Most samples per problem.
     """
+
+    rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row: replay may stack sample orders."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
 
     peek: int = 2
     wave: int = 1
