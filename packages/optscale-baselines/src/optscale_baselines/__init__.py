@@ -8,6 +8,8 @@ with the attributes of ``optscale_pools.PoolView`` (see :class:`ViewLike`); ``ru
 :class:`Decisions`.
 """
 
+from importlib.metadata import version as _version
+
 from optscale_baselines._bestofn import BestOfN
 from optscale_baselines._consistency import MRThinking, SelfConsistency, WeightedSelfConsistency
 from optscale_baselines._dsc import DifficultyAdaptiveSC
@@ -27,3 +29,6 @@ __all__ = [
     "ViewLike",
     "WeightedSelfConsistency",
 ]
+
+__version__ = _version("optscale-baselines")
+"""The installed distribution's version (from its metadata)."""

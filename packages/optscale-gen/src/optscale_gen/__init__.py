@@ -8,6 +8,8 @@ early when given optscale-math Allocators. Importing this package imports neithe
 transformers nor vllm; they load when a model does. The command line is ``optscale-gen``.
 """
 
+from importlib.metadata import version as _version
+
 from optscale_gen._backend import (
     GenerationBackend,
     SamplingConfig,
@@ -57,3 +59,6 @@ __all__ = [
     "split_steps",
     "write_pool",
 ]
+
+__version__ = _version("optscale-gen")
+"""The installed distribution's version (from its metadata)."""

@@ -9,6 +9,8 @@ online for one problem; :func:`allocate_budget` spreads a cost budget over a bat
 ``upstream_*`` functions reproduce the upstream notebooks' numerics exactly.
 """
 
+from importlib.metadata import version as _version
+
 from optscale_math._allocate import Allocator, AllocatorDecision, allocate_budget
 from optscale_math._estimate import (
     RIDGE_SIGMA,
@@ -66,3 +68,6 @@ __all__ = [
     "upstream_grid_quantiles",
     "upstream_min_samples",
 ]
+
+__version__ = _version("optscale-math")
+"""The installed distribution's version (from its metadata)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from optscale_pools import __version__
 from optscale_pools.fetch import ChecksumError, cache_root, data_file, fetch
 from optscale_pools.grading import grade_pool
 from optscale_pools.jsonl import read_pool_jsonl
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="optscale-pools",
         description="Completion pools for OptScale: fetch data, grade pools, simulate pools.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     fetch_parser = commands.add_parser(

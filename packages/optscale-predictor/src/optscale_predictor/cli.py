@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from optscale_predictor import __version__
 from optscale_predictor._config import FullConfig, LightConfig
 from optscale_predictor._evaluation import format_scores, math500_scores
 from optscale_predictor._predictor import PriorPredictor, train
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="optscale-predictor",
         description="Train, apply and evaluate the (mu, sigma) prior predictor of OptScale^t.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     fit = commands.add_parser(
