@@ -106,6 +106,8 @@ def _test_session(package: str) -> None:
             "-m",
             "pytest",
             str(PACKAGES[package] / "tests"),
+            str(PACKAGES[package] / "src"),
+            "--doctest-modules",  # the Examples sections of the docstrings run too
             "-p",
             "no:cacheprovider",
             *session.posargs,
