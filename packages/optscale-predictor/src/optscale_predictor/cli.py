@@ -15,6 +15,9 @@ from optscale_predictor._evaluation import format_scores, math500_scores
 from optscale_predictor._predictor import PriorPredictor, train
 from optscale_predictor._records import read_problems, write_priors
 
+PRIORS_FILE = "priors.json"
+"""Name of the file ``predict`` writes into its ``--out`` folder."""
+
 
 def _default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -23,9 +26,10 @@ def _default_cache() -> Path:
 
 def _add_cache_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "--cache",
+        "--cache-dir",
         type=Path,
         default=_default_cache(),
+        metavar="DIR",
         help="light: feature cache directory (default: %(default)s)",
     )
 
@@ -35,6 +39,7 @@ def _add_checkpoint_option(command: argparse.ArgumentParser) -> None:
         "--checkpoint",
         type=Path,
         default=None,
+        metavar="DIR",
         help="checkpoint directory (default: the shipped light predictor)",
     )
 
@@ -67,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=None,
-        help="checkpoint directory (default: ./optscale-predictor-<variant>)",
+        metavar="DIR",
+        help="checkpoint folder (default: ./optscale-predictor-<variant>)",
     )
     fit.add_argument(
         "--backbone",
@@ -76,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--max-length", type=int, default=None, help="tokens kept per problem")
     fit.add_argument("--batch-size", type=int, default=None, help="problems per batch")
-    fit.add_argument("--seed", type=int, default=None, help="random seed")
+    fit.add_argument("--seed", type=int, default=None, metavar="S", help="random seed")
     fit.add_argument("--epochs", type=int, default=None, help="full: most epochs")
     fit.add_argument(
         "--patience",
@@ -97,12 +103,14 @@ def _parser() -> argparse.ArgumentParser:
     apply = commands.add_parser(
         "predict",
         help="write priors for a prompts file",
-        description="Write a JSON list of [mu, sigma] per problem, in prompt order (the shape of "
-        "upstream <DS>_train_mu_sigma.json). Prompts: a JSON list of records with 'problem' or "
-        "'question'.",
+        description="Write OUT/priors.json: a JSON list of [mu, sigma] per problem, in prompt "
+        "order (the shape of upstream <DS>_train_mu_sigma.json). Prompts: a JSON list of records "
+        "with 'problem' or 'question'.",
     )
-    apply.add_argument("--prompts", type=Path, required=True, help="prompts JSON file")
-    apply.add_argument("--out", type=Path, required=True, help="priors JSON file to write")
+    apply.add_argument("--prompts", type=Path, required=True, metavar="PATH", help="prompts file")
+    apply.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="output folder (gets priors.json)"
+    )
     _add_checkpoint_option(apply)
     apply.add_argument("--batch-size", type=int, default=32, help="problems per batch")
     _add_progress_option(apply)
@@ -136,7 +144,11 @@ def _train(args: argparse.Namespace) -> None:
     out = args.out or Path(f"optscale-predictor-{args.variant}")
     start = time.perf_counter()
     predictor = train(
-        out, variant=args.variant, config=config, cache=args.cache, progress=not args.no_progress
+        out,
+        variant=args.variant,
+        config=config,
+        cache=args.cache_dir,
+        progress=not args.no_progress,
     )
     minutes = (time.perf_counter() - start) / 60
     print(f"trained the {predictor.variant} predictor into {out} in {minutes:.1f} min")
@@ -155,10 +167,11 @@ def main(argv: list[str] | None = None) -> int:
                 batch_size=args.batch_size,
                 progress=not args.no_progress,
             )
-            write_priors(priors, args.out)
-            print(f"wrote {len(priors)} priors to {args.out}")
+            args.out.mkdir(parents=True, exist_ok=True)
+            write_priors(priors, args.out / PRIORS_FILE)
+            print(f"wrote {len(priors)} priors to {args.out / PRIORS_FILE}")
         else:
-            predictor = PriorPredictor(args.checkpoint, cache=args.cache)
+            predictor = PriorPredictor(args.checkpoint, cache=args.cache_dir)
             print(format_scores(math500_scores(predictor, progress=not args.no_progress)))
     except (ValueError, TypeError, OSError) as error:
         print(f"optscale-predictor: error: {error}", file=sys.stderr)
