@@ -24,7 +24,7 @@ FONTS = "output/chtml/fonts/woff-v2"
 
 
 def mathjax_build() -> Path:
-    """The folder of MathJax's ``es5`` build inside the installed package."""
+    """Return the folder of MathJax's ``es5`` build inside the installed package."""
     return Path(str(resources.files("mathjax"))) / "static" / "mathjax" / "es5"
 
 

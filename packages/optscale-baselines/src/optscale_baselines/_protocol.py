@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 Mode = Literal["paper", "fair"]
-"""``"paper"`` reproduces upstream exactly; ``"fair"`` fixes what REFERENCE.md lists as unfair."""
+"""``"paper"`` reproduces upstream exactly; ``"fair"`` fixes what makes upstream's test unfair."""
 
 VerifyOrder = Literal["gold_pred", "pred_gold"]
 """Argument order of math-verify's ``verify`` that the grader should use for a policy."""

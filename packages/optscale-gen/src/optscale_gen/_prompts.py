@@ -1,8 +1,8 @@
 """The upstream prompts: generator questions, MR-Thinking retries and the PRM's step format.
 
 Everything here is plain string work, so it is importable without torch. The texts are the
-upstream ones character for character (REFERENCE.md, "Generation and scoring"): a pool generated
-with them is comparable with the published pools.
+upstream ones character for character (those of the upstream generation and PRM-scoring scripts):
+a pool generated with them is comparable with the published pools.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Upstream OptScale numerics, reproduced for paper mode: per-problem L-BFGS-B fits, grid rule.
 
-These are deliberately the upstream computations (notebooks of github.com/Albertwyk/OptScale at
-a7dd914, described in REFERENCE.md), not the best ones: the batched fits in ``_estimate`` and the
+These are deliberately the upstream computations (the notebooks of github.com/Albertwyk/OptScale
+at commit a7dd914), not the best ones: the batched fits in ``_estimate`` and the
 closed form in ``_sizing`` are what fair mode uses.
 """
 

@@ -2,8 +2,8 @@
 
 Run offline, once per dataset, against a mirror of the upstream data::
 
-    python -m optscale_pools.calibrate --mirror ../shared/data/optscale-upstream --dataset aime24
-    python -m optscale_pools.calibrate --mirror ../shared/data/optscale-upstream --table
+    python -m optscale_pools.calibrate --mirror /path/to/optscale-upstream --dataset aime24
+    python -m optscale_pools.calibrate --mirror /path/to/optscale-upstream --table
 
 The first writes ``data/simulation/aime24.json``; the second prints the residual table (published
 vs SIMULATED, paper-mode rules) for every dataset whose parameters exist.
