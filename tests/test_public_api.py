@@ -1,7 +1,7 @@
 """Every package's public API: each exported name imports, is documented, and is defined once.
 
-Runs in the lint session, whose environment holds every package (torch excepted: importing a
-package must not import torch).
+Runs in the lint session, whose environment holds every package (and torch, which importing a
+package must still not import).
 """
 
 from __future__ import annotations

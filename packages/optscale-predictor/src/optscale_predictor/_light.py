@@ -36,7 +36,7 @@ def _compute(
 
     model, tokenizer = load_backbone(backbone)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = model.to(device).eval()
+    model = model.to(device).eval()  # type: ignore[arg-type]  # transformers wraps to()
     rows = tokenize(tokenizer, problems, max_length)
     order = np.argsort([len(row) for row in rows], kind="stable")
     out: NDArray[np.float32] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +19,7 @@ DEFAULT_CHECKPOINT = Path(__file__).parent / "weights" / "light"
 """The light predictor trained by ``optscale-predictor train`` with default settings, shipped."""
 
 
-def _check_problems(problems: list[str]) -> None:
+def _check_problems(problems: Sequence[str]) -> None:
     if isinstance(problems, str):
         raise TypeError("problems must be a list of strings, not one string")
     for i, text in enumerate(problems):
