@@ -29,9 +29,11 @@ def runnable_blocks(page: Path) -> list[str]:
 PAGES = [page for page in sorted(DOCS.rglob("*.md")) if runnable_blocks(page)]
 
 
-def test_the_quickstart_and_the_math_guide_are_run() -> None:
+def test_the_guides_for_newcomers_are_run() -> None:
     names = {page.name for page in PAGES}
-    assert {"quickstart.md", "math.md"} <= names, f"pages with runnable examples: {sorted(names)}"
+    assert {"quickstart.md", "own-data.md", "math.md"} <= names, (
+        f"pages with runnable examples: {sorted(names)}"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(DOCS)))
