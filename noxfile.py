@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import tomllib
+import zipfile
 from pathlib import Path
 
 import nox
@@ -148,6 +149,10 @@ def wheels(session: nox.Session) -> None:
         missing = sorted(p for p in PACKAGES if p.replace("-", "_") not in built)
         if missing:
             session.error(f"uv build made no wheel for {missing}")
+        for wheel in built.values():
+            with zipfile.ZipFile(wheel) as archive:
+                if not any(name.endswith("/licenses/LICENSE") for name in archive.namelist()):
+                    session.error(f"{wheel.name} carries no LICENSE")
         for package, allowed in INSTALLS_ALONE.items():
             _check_install_alone(session, built[package.replace("-", "_")], package, allowed)
 
