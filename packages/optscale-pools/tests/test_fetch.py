@@ -154,10 +154,10 @@ def test_cli_fetch_reports_a_bad_checksum(
 ) -> None:
     monkeypatch.setenv("OPTSCALE_MANIFEST", str(manifest))
     monkeypatch.setenv("OPTSCALE_DATA_MIRROR", str(mirror))
-    assert main(["fetch", "--only", "data/*", "--cache-dir", str(tmp_path / "c")]) == 0
+    assert main(["fetch", "--only", "data/*", "--cache", str(tmp_path / "c")]) == 0
     assert "1 files verified" in capsys.readouterr().out
     (mirror / "BoN_OptScale/TINY_BoN_results.json").write_bytes(b"{}")
-    assert main(["fetch", "--cache-dir", str(tmp_path / "c")]) == 1
+    assert main(["fetch", "--cache", str(tmp_path / "c")]) == 1
     lines = capsys.readouterr().err.splitlines()
     errors = [line for line in lines if line.startswith("optscale-pools fetch: error:")]
     assert len(errors) == 1

@@ -2,10 +2,8 @@
 
 Subcommands:
 
-* ``fetch [--only GLOB] [--cache-dir DIR]``: download and verify the files of
-  ``data/manifest.json``;
-* ``grade POOL --prompts PATH [--mode paper|fair] [--workers N] [--cache-dir DIR]
-  [--no-progress]``: grade a pool (cached) and print a summary;
+* ``fetch [--only GLOB] [--cache DIR]``: download and verify the files of ``data/manifest.json``;
+* ``grade POOL --prompts PROMPTS [--mode paper|fair]``: grade a pool (cached) and print a summary;
 * ``simulate --dataset DS [--seed S] [--out DIR]``: write a SIMULATED pool in the upstream format.
 
 Bad input ends the command with exit status 1 and a one-line error on stderr.
@@ -50,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     fetch_parser.add_argument("--only", metavar="GLOB", help="only paths matching this glob")
-    fetch_parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="cache folder")
+    fetch_parser.add_argument("--cache", metavar="DIR", type=Path, help="cache folder")
 
     grade_parser = commands.add_parser(
         "grade",
@@ -64,11 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade_parser.add_argument("pool", type=Path, metavar="POOL", help="pool file")
     grade_parser.add_argument(
-        "--prompts",
-        type=Path,
-        required=True,
-        metavar="PATH",
-        help="prompts file the pool must match",
+        "--prompts", type=Path, required=True, help="prompts file the pool must match"
     )
     grade_parser.add_argument(
         "--mode",
@@ -76,9 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="paper",
         help="answer ids: raw strings (paper) or math-verify clusters (fair)",
     )
-    grade_parser.add_argument("--workers", type=int, metavar="N", help="grading processes")
-    grade_parser.add_argument("--cache-dir", type=Path, metavar="DIR", help="grades cache folder")
-    grade_parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    grade_parser.add_argument("--workers", type=int, default=None, help="grading processes")
+    grade_parser.add_argument("--cache", type=Path, default=None, help="grades cache folder")
 
     simulate_parser = commands.add_parser(
         "simulate",
@@ -89,19 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     simulate_parser.add_argument("--dataset", choices=DATASET_NAMES, required=True)
-    simulate_parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
+    simulate_parser.add_argument("--seed", type=int, default=0, help="random seed")
     simulate_parser.add_argument(
         "--out",
         type=Path,
         default=None,
-        metavar="DIR",
-        help="output folder (default <cache>/simulated/seed<S>)",
+        help="output folder (default <cache>/simulated/seed<SEED>)",
     )
     simulate_parser.add_argument(
         "--prompts",
         type=Path,
         default=None,
-        metavar="PATH",
         help="prompts file (default: the dataset's upstream prompts, fetched if needed)",
     )
     return parser
@@ -116,9 +107,7 @@ def read_pool(path: Path, prompts: Path) -> Pool:
 
 def _grade(args: argparse.Namespace) -> None:
     pool = read_pool(args.pool, args.prompts)
-    grades = grade_pool(
-        pool, cache=args.cache_dir, workers=args.workers, progress=not args.no_progress
-    )
+    grades = grade_pool(pool, cache=args.cache, workers=args.workers)
     view = make_view(pool, grades, mode=args.mode)
     distinct = [len(set(row[row >= 0].tolist())) for row in view.answer_ids]
     label = "SIMULATED pool" if pool.simulated else "pool"
@@ -148,8 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "fetch":
-            paths = fetch(args.only, cache=args.cache_dir)
-            where = args.cache_dir if args.cache_dir is not None else cache_root()
+            paths = fetch(args.only, cache=args.cache)
+            where = args.cache if args.cache is not None else cache_root()
             print(f"{len(paths)} files verified under {where}")
         elif args.command == "grade":
             _grade(args)
