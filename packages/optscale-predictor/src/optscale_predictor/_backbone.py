@@ -44,27 +44,13 @@ def resolve_backbone(backbone: str | Path) -> Path:
     return path
 
 
-def load_backbone(
-    backbone: str | Path, *, progress: bool = False
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a backbone model (without task head) and its tokenizer from disk, offline.
-
-    transformers shows a bar while it loads weights; it shows only with ``progress``, so that a
-    command run with ``--no-progress`` stays quiet.
-    """
+def load_backbone(backbone: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a backbone model (without task head) and its tokenizer from disk, offline."""
     from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
     path = resolve_backbone(backbone)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    shown = hf_logging.is_progress_bar_enabled()
-    if not progress:
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    try:
-        model = AutoModel.from_pretrained(path, local_files_only=True)
-    finally:
-        if shown:
-            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+    model = AutoModel.from_pretrained(path, local_files_only=True)
     return model, tokenizer
 
 

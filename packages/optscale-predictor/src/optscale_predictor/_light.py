@@ -34,7 +34,7 @@ def _compute(
 ) -> NDArray[np.float32]:
     import torch
 
-    model, tokenizer = load_backbone(backbone, progress=progress)
+    model, tokenizer = load_backbone(backbone)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = model.to(device).eval()  # type: ignore[arg-type]  # transformers wraps to()
     rows = tokenize(tokenizer, problems, max_length)
