@@ -74,22 +74,6 @@ def test_cli_predict_writes_upstream_priors_in_prompt_order(
     assert "wrote 2 priors" in capsys.readouterr().out
 
 
-@pytest.mark.filterwarnings("default::UserWarning")
-def test_cli_prints_warnings_as_one_line_naming_the_command(
-    tmp_path: Path, light_checkpoint: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    prompts = tmp_path / "prompts.json"
-    long = " ".join(["find the value of x"] * 40)
-    prompts.write_text(json.dumps([{"question": "find x?"}, {"question": long}]))
-    args = ["predict", "--prompts", str(prompts), "--out", str(tmp_path / "out"), "--no-progress"]
-    assert main([*args, "--checkpoint", str(light_checkpoint)]) == 0
-    err = capsys.readouterr().err
-    warned = [line for line in err.splitlines() if "warning" in line.lower()]
-    assert len(warned) == 1, f"expected one warning line, got {warned}"
-    assert warned[0].startswith("optscale-predictor: warning: 1 of 2 problems are longer than 60")
-    assert ".py:" not in err, f"a module path shows: {err}"
-
-
 def test_cli_reports_bad_prompts_in_one_line_and_writes_nothing(
     tmp_path: Path, light_checkpoint: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 import time
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -155,20 +154,9 @@ def _train(args: argparse.Namespace) -> None:
     print(f"trained the {predictor.variant} predictor into {out} in {minutes:.1f} min")
 
 
-def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
-    """Print a warning as one line naming the command, not the module that raised it."""
-    print(f"optscale-predictor: warning: {message}", file=sys.stderr)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (1 with a one-line error on bad input)."""
     args = _parser().parse_args(argv)
-    with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "train":
             _train(args)
