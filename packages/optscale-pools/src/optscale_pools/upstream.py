@@ -223,7 +223,7 @@ class PoolBuilder:
             [self._score(v, index, "score.last_scores") for v in samples["last_scores"]]
         )
         self.tokens.append([self._count(v, index) for v in samples["completion_tokens"]])
-        self.preds.append([extract_boxed(text) for text in completions])
+        self.preds.append([extract_boxed(text, "paper") for text in completions])
         self.empty.append([text == "" for text in completions])
         if self.keep_completions:
             self.completions.append(completions)
