@@ -11,7 +11,8 @@ online for one problem; :func:`allocate_budget` spreads a cost budget over a bat
 
 from importlib.metadata import version as _version
 
-from optscale_math._allocate import Allocator, AllocatorDecision, allocate_budget
+from optscale_math._allocate import Allocator, AllocatorDecision
+from optscale_math._budget import allocate_budget
 from optscale_math._estimate import (
     RIDGE_SIGMA,
     SIGMA_CAP,

@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING
 
 from optscale_pools.answers import extract_boxed
 from optscale_pools.atomic import (
+    UnsafePathError,
     atomic_output,
     atomic_path,
+    check_relative_name,
+    contained_path,
     write_bytes_atomic,
     write_text_atomic,
 )
 from optscale_pools.crossfit import CrossFitResult, cross_fit, select_cell
+from optscale_pools.download import ChecksumError, FetchError
 from optscale_pools.fetch import (
-    ChecksumError,
     NoSourceError,
     cache_root,
     data_file,
@@ -69,6 +72,7 @@ __all__ = [
     "CrossFitResult",
     "Decisions",
     "DecisionsLike",
+    "FetchError",
     "Grades",
     "NoSourceError",
     "OracleCurve",
@@ -81,9 +85,12 @@ __all__ = [
     "ReplayResult",
     "SampleOrders",
     "SimulationParams",
+    "UnsafePathError",
     "atomic_output",
     "atomic_path",
     "cache_root",
+    "check_relative_name",
+    "contained_path",
     "correctness_for",
     "cross_fit",
     "data_file",
