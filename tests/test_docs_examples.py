@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-RUN_PAGES = ("quickstart.md", "own-data.md", "math.md")
+RUN_PAGES = ("quickstart.md", "own-pool.md", "math.md")
 BLOCK = re.compile(
     r"(?P<fragment><!-- fragment[^\n]*-->\n)?^```python\n(?P<code>.*?)^```$",
     re.DOTALL | re.MULTILINE,

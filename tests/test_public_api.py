@@ -110,6 +110,7 @@ def test_version_comes_from_the_distribution(package: str) -> None:
         ("optscale-predictor", "optscale_predictor.cli"),
         ("optscale-gen", "optscale_gen.cli"),
         ("optscale-reproduce", "optscale_apps.reproduce"),
+        ("optscale-eval", "optscale_apps.eval_cli"),
     ],
 )
 def test_every_command_prints_its_version(
