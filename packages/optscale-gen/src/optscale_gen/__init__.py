@@ -1,11 +1,13 @@
 """Make OptScale pools: generation, PRM scoring and adaptive sampling, resumable.
 
-Generation runs behind one small interface, :class:`GenerationBackend`: :class:`VLLMBackend` on
-GPUs (vLLM is installed separately) and :class:`TransformersBackend` on CPU. :class:`PrmScorer`
-scores completions as upstream does with Qwen2.5-Math-PRM. :func:`generate_samples` runs waves of
-samples through both, journaling every finished chunk in a :class:`Journal`, and stops problems
-early when given optscale-math Allocators. Importing this package imports neither torch nor
-transformers nor vllm; they load when a model does. The command line is ``optscale-gen``.
+Generation runs behind one small interface, [`GenerationBackend`][optscale_gen.GenerationBackend]:
+[`VLLMBackend`][optscale_gen.VLLMBackend] on GPUs (vLLM is installed separately) and
+[`TransformersBackend`][optscale_gen.TransformersBackend] on CPU.
+[`PrmScorer`][optscale_gen.PrmScorer] scores completions as upstream does with Qwen2.5-Math-PRM.
+[`generate_samples`][optscale_gen.generate_samples] runs waves of samples through both, journaling
+every finished chunk in a [`Journal`][optscale_gen.Journal], and stops problems early when given
+optscale-math Allocators. Importing this package imports neither torch nor transformers nor vllm;
+they load when a model does. The command line is ``optscale-gen``.
 """
 
 from importlib.metadata import version as _version

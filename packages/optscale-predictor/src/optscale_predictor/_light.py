@@ -142,7 +142,7 @@ class Ridge:
 
     @classmethod
     def load(cls, path: Path) -> Ridge:
-        """Read a fit written by :meth:`save`."""
+        """Read a fit written by `save`."""
         try:
             with Path(path).open("rb") as handle, np.load(handle) as stored:
                 fields = {name: stored[name] for name in stored.files}
