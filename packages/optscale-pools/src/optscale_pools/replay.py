@@ -45,7 +45,7 @@ class ReplayResult:
     accuracy
         Mean over orders and problems of the correctness of the picked sample.
     mean_tokens
-        Mean over orders and problems of the tokens paid (see [`replay`][optscale_pools.replay]).
+        Mean over orders and problems of the tokens paid (see `replay`).
     accuracy_ci, tokens_ci
         95% bootstrap intervals, resampling problems and (in fair mode) orders.
     correct
