@@ -3,9 +3,11 @@ r"""Paper mode equals upstream's rules in full precision on a pool with nested b
 The expected numbers are computed here from the raw pool file with upstream's rules, written
 from their description and sharing nothing with the package code: its extraction (the last
 top-level ``\boxed{}`` match, so ``\boxed{\boxed{7}}`` answers ``\boxed{7}``), math-verify
-grading, raw-string votes (the per-problem loops of ``baselines_oracles``) and DSC's sort of
-``(difficulty, problem text, ...)`` tuples. Every accuracy and mean token count of every N must
-be equal as floats, not close.
+grading, raw-string votes (the per-problem loops of ``baselines_oracles``), DSC's sort of
+``(difficulty, problem text, ...)`` tuples, and OptScale's per-problem L-BFGS-B fits (the
+notebooks' objective, ``upstream_as_written``) with its 1000-point grid rule, under priors that
+hold a negative sigma as the paper's do. Every accuracy, mean token count and per-problem N of
+every budget and grid cell must be equal as floats, not close.
 """
 
 from __future__ import annotations

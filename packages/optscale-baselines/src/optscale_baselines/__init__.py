@@ -4,14 +4,16 @@ Best-of-N, self-consistency (plain and PRM-weighted), early-stopping (ESC), adap
 difficulty-adaptive (DSC) self-consistency, and MR-Thinking. Each policy has ``name``, ``mode``
 (``"paper"`` reproduces the upstream scripts exactly, ``"fair"`` fixes what they get wrong),
 ``verify_order``, a ``grid()`` of hyperparameters and ``run(view)``, where ``view`` is any object
-with the attributes of ``optscale_pools.PoolView`` (see :class:`ViewLike`); ``run`` returns
-:class:`Decisions`.
+with the attributes of ``optscale_pools.PoolView`` (see
+[`ViewLike`][optscale_math.ViewLike]); ``run`` returns
+[`Decisions`][optscale_math.Decisions]. Every policy satisfies
+[`Policy`][optscale_math.Policy], the contract defined once in optscale-math.
 """
 
 from optscale_baselines._bestofn import BestOfN
 from optscale_baselines._consistency import MRThinking, SelfConsistency, WeightedSelfConsistency
 from optscale_baselines._dsc import DifficultyAdaptiveSC
-from optscale_baselines._protocol import NO_ANSWER, Decisions, DSCDecisions, ViewLike
+from optscale_baselines._protocol import NO_ANSWER, DSCDecisions
 from optscale_baselines._stopping import AdaptiveSC, EarlyStoppingSC
 
 __all__ = [
@@ -19,11 +21,9 @@ __all__ = [
     "AdaptiveSC",
     "BestOfN",
     "DSCDecisions",
-    "Decisions",
     "DifficultyAdaptiveSC",
     "EarlyStoppingSC",
     "MRThinking",
     "SelfConsistency",
-    "ViewLike",
     "WeightedSelfConsistency",
 ]
