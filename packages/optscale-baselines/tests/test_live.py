@@ -114,25 +114,23 @@ def test_improvement_probability_matches_monte_carlo(mu, sigma, best, eps, m):
 def polya_overtake(lead, rival, others, alpha, m, rng, runs=20_000):
     """Monte Carlo of the hybrid's model: does ``rival``'s weight end above ``lead``'s?
 
-    ``lead``, ``rival``, ``others``: lists of the scores of each cluster's votes so far. A
-    Polya urn (Dirichlet-process predictive) picks each future sample's cluster; its weight is
-    a draw from that cluster's observed scores (a new cluster: from all scores).
+    ``lead``, ``rival``, ``others``: the scores of each cluster's votes so far. A Polya urn
+    (the Dirichlet-process predictive) picks each future sample's cluster, runs in parallel;
+    its weight is a draw from that cluster's observed scores (a new cluster: from all scores).
     """
-    clusters = [list(lead), list(rival), list(others)]
-    pooled = [s for c in clusters for s in c]
-    wins = 0
-    for _ in range(runs):
-        counts = [len(c) for c in clusters] + [alpha]
-        w = [sum(lead), sum(rival)]
-        for _ in range(m):
-            j = rng.choice(4, p=np.array(counts) / sum(counts))
-            source = pooled if j == 3 else clusters[j]
-            s = source[rng.integers(len(source))]
-            if j < 2:
-                w[j] += s
-            counts[j] += 1
-        wins += w[1] > w[0]
-    return wins / runs
+    clusters = [np.array(lead), np.array(rival), np.array(others)]
+    pooled = np.concatenate(clusters)
+    counts = np.tile([len(lead), len(rival), len(others), alpha], (runs, 1)).astype(float)
+    w = np.tile([sum(lead), sum(rival)], (runs, 1))
+    for _ in range(m):
+        cum = np.cumsum(counts, axis=1)
+        j = (rng.random((runs, 1)) * cum[:, -1:] >= cum).sum(axis=1)
+        drawn = [c[rng.integers(len(c), size=runs)] for c in (*clusters, pooled)]
+        s = np.choose(j, drawn)
+        w[:, 0] += np.where(j == 0, s, 0.0)
+        w[:, 1] += np.where(j == 1, s, 0.0)
+        counts[np.arange(runs), j] += 1
+    return float((w[:, 1] > w[:, 0]).mean())
 
 
 @pytest.mark.parametrize(
