@@ -92,7 +92,7 @@ class MajorityCore:
 
 
 class _Majority:
-    """A [`CoreFactory`] for :class:`MajorityCore`."""
+    """The ``CoreFactory`` of ``MajorityCore``."""
 
     def __init__(self, max_n: int) -> None:
         self.max_n = max_n

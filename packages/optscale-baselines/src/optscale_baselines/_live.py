@@ -1,7 +1,7 @@
 """One implementation, two drivers: a stop rule's per-sample core, replayed or run live.
 
 A stop rule is written once as a *core*: state for a number of rows, fed sample ``k`` of some
-of them at a time (:class:`StepCore`). The replay driver ([`replay_core`][]) feeds a whole
+of them at a time (``StepCore``). The replay driver (``replay_core``) feeds a whole
 view column by column, vectorised over the rows still running; the live driver
 ([`SteppedRule`][optscale_baselines.SteppedRule]) feeds one row as samples arrive. Both call
 the same ``step``, so they agree sample for sample, and neither can read a sample before it is
@@ -10,7 +10,7 @@ paid for.
 Inputs are normalised the same way on both paths: a score that is not finite (and, in replay,
 the score of an empty completion) becomes NaN, meaning "no usable score"; answers become
 *labels*, the index of the first sample of the row with the same answer (``NOT_VOTING`` for
-[`NO_ANSWER`][optscale_baselines.NO_ANSWER]).
+``NO_ANSWER``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class LiveRule(Protocol):
     def observe(self, score: float, answer_id: int) -> None:
         """Record the next sample: its score and its answer id.
 
-        ``answer_id`` is [`NO_ANSWER`][optscale_baselines.NO_ANSWER] (-1) or a caller-assigned
+        ``answer_id`` is ``NO_ANSWER`` (-1) or a caller-assigned
         id, equal for equivalent answers (0, 1, 2... in first-seen order, for instance).
         """
         ...

@@ -135,7 +135,7 @@ class TableFits:
 
     One batched fit costs about as much for a thousand rows as for one (Newton iterations, not
     rows, dominate), so the replay tabulates the fits of all rows at all scheduled sample counts
-    up front, exactly as [`DirectFits`][] would compute them one by one. Tables are cached per
+    up front, exactly as ``DirectFits`` would compute them one by one. Tables are cached per
     view content, so every grid cell replayed on the same view shares them.
     """
 
