@@ -117,7 +117,8 @@ def test_decisions_depend_only_on_paid_samples(pool, seed):
     view, max_n = pool
     rng = np.random.default_rng(seed)
     budgets = [bon_token_budget(view, n) for n in (1, max_n)]
-    batch = [BatchBudget(b, peek, 0.9, max_n) for b in budgets for peek in (1, 2)]
+    batch = [BatchBudget(b, peek=peek, target=0.9, max_n=max_n) for b in budgets for peek in (1, 2)]
+    batch.append(BatchBudget(bon_n=max_n, peek=1, target=0.9, max_n=max_n))
     for policy in [*rules(max_n), *sequential_rules(max_n), *batch]:
         d = policy.run(view)
         assert ((d.n_used >= 1) & (d.n_used <= max_n)).all(), policy
@@ -189,9 +190,12 @@ def test_batch_budget_matches_its_greedy_oracle(seed):
     for n in (2, 8):
         for peek, target in ((1, 0.8), (2, 0.9), (4, 0.95)):
             budget = bon_token_budget(view, n)
-            policy = BatchBudget(budget, peek, target, 12)
+            policy = BatchBudget(budget, peek=peek, target=target, max_n=12)
             expected = oracle.batch(view, budget, peek, target, 12)
             assert policy.plan(view).tolist() == expected
+            by_n = BatchBudget(bon_n=n, peek=peek, target=target, max_n=12)
+            estimate = n * np.maximum(view.tokens[:, :peek].mean(axis=1), 1.0).sum()
+            assert by_n.plan(view).tolist() == oracle.batch(view, estimate, peek, target, 12)
             d = policy.run(view)
             for p in range(30):
                 assert d.pick[p] == oracle.best_so_far(oracle.row_of(view, p)[0], d.n_used[p])[1]
@@ -206,7 +210,7 @@ def test_batch_budget_spends_about_the_budget_and_more_budget_buys_samples():
     spent = []
     for n in (2, 4, 8, 16):
         budget = bon_token_budget(view, n)
-        used = BatchBudget(budget, 2, 0.95, 32).plan(view)
+        used = BatchBudget(budget, peek=2, target=0.95, max_n=32).plan(view)
         spent.append(int(used.sum()))
         assert used.sum() * 100 <= budget  # equal costs: the estimate is exact
     assert spent == sorted(spent)
@@ -278,6 +282,9 @@ def test_sequential_with_prior_uses_it():
         (lambda: BatchBudget(-1.0), "budget must be >= 0"),
         (lambda: BatchBudget(math.inf), "budget must be a finite number"),
         (lambda: BatchBudget(10.0, target=1.0), "target must lie in"),
+        (lambda: BatchBudget(), "exactly one of budget and bon_n"),
+        (lambda: BatchBudget(10.0, bon_n=4), "exactly one of budget and bon_n"),
+        (lambda: BatchBudget(bon_n=0), "bon_n must be a positive integer"),
     ],
 )
 def test_bad_settings_are_rejected(make, message):

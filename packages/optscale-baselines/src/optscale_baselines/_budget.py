@@ -49,8 +49,14 @@ class BatchBudget(RowPolicy):
     ----------
     budget
         Total tokens for the whole batch (all problems of the view), peeks included. To compare
-        with Best-of-N at equal tokens, pass
-        [`bon_token_budget(view, N)`][optscale_baselines.bon_token_budget].
+        with Best-of-N at equal tokens, an evaluator passes
+        [`bon_token_budget(view, N)`][optscale_baselines.bon_token_budget] for the view it
+        replays. ``None`` when ``bon_n`` is given.
+    bon_n
+        Instead of ``budget``: spend what Best-of-``bon_n`` would, estimated from what was paid
+        for, ``bon_n`` times the sum over problems of the mean tokens of their peeked samples.
+        This form needs no outside knowledge of the view, so an engine that builds a policy per
+        sample budget ``N`` can use ``bon_n = max_n = N``.
     peek
         Samples paid for every problem first, even where that alone exceeds ``budget``.
         Problems without a usable score among them get no more.
@@ -66,23 +72,31 @@ class BatchBudget(RowPolicy):
     tokens actually paid can differ from ``budget`` a little either way.
     """
 
-    budget: float
+    budget: float | None = None
+    bon_n: int | None = None
     peek: int = 2
     target: float = 0.9
     max_n: int = 64
     rows_independent: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.budget, float | int) and np.isfinite(self.budget)):
-            raise ValueError(f"budget must be a finite number, got {self.budget!r}")
-        if self.budget < 0:
-            raise ValueError(f"budget must be >= 0, got {self.budget!r}")
+        if (self.budget is None) == (self.bon_n is None):
+            raise ValueError("give exactly one of budget and bon_n")
+        if self.bon_n is not None:
+            check_budget("bon_n", self.bon_n)
+            spend = f"bon{self.bon_n}"
+        else:
+            if not (isinstance(self.budget, float | int) and np.isfinite(self.budget)):
+                raise ValueError(f"budget must be a finite number, got {self.budget!r}")
+            if self.budget < 0:
+                raise ValueError(f"budget must be >= 0, got {self.budget!r}")
+            spend = f"b{self.budget:g}"
         check_budget("peek", self.peek)
         check_budget("max_n", self.max_n)
         if not 0.0 < self.target < 1.0:
             raise ValueError(f"target must lie in (0, 1), got {self.target!r}")
         tag = f"k{self.peek}-t{self.target:g}"
-        object.__setattr__(self, "name", f"batch-{tag}-b{self.budget:g}@{self.max_n}")
+        object.__setattr__(self, "name", f"batch-{tag}-{spend}@{self.max_n}")
 
     @classmethod
     def grid(cls) -> list[dict[str, Any]]:
@@ -100,15 +114,21 @@ class BatchBudget(RowPolicy):
         )
         tokens = np.asarray(view.tokens, dtype=np.float64)[:, :peek]
         n_used = np.full(scores.shape[0], peek, dtype=np.int64)
-        left = float(self.budget) - float(tokens.sum())
+        cost = np.maximum(tokens.mean(axis=1), 1.0)
+        if self.budget is not None:
+            total = float(self.budget)
+        else:
+            total = float(self.bon_n or 0) * float(cost.sum())
+        left = total - float(tokens.sum())
         x, some = packed(scores)
         best = np.where(some, x.max(axis=1, initial=-np.inf, where=~np.isnan(x)), -np.inf)
         open_ = some & (best < self.target)
         if left <= 0 or not open_.any() or peek == self.max_n:
             return n_used
         fit = fit_mle(x[open_])
-        cost = np.maximum(tokens[open_].mean(axis=1), 1.0)
-        extra = allocate_budget(fit.mu, fit.sigma, self.target, cost, left, max_n=self.max_n - peek)
+        extra = allocate_budget(
+            fit.mu, fit.sigma, self.target, cost[open_], left, max_n=self.max_n - peek
+        )
         n_used[open_] += extra
         return n_used
 
