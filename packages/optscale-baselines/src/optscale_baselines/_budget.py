@@ -56,7 +56,8 @@ class BatchBudget(RowPolicy):
         Instead of ``budget``: spend what Best-of-``bon_n`` would, estimated from what was paid
         for, ``bon_n`` times the sum over problems of the mean tokens of their peeked samples.
         This form needs no outside knowledge of the view, so an engine that builds a policy per
-        sample budget ``N`` can use ``bon_n = max_n = N``.
+        sample budget ``N`` can use ``max_n = N``: with neither ``budget`` nor ``bon_n``,
+        ``bon_n = max_n``.
     peek
         Samples paid for every problem first, even where that alone exceeds ``budget``.
         Problems without a usable score among them get no more.
@@ -80,11 +81,11 @@ class BatchBudget(RowPolicy):
     rows_independent: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        if (self.budget is None) == (self.bon_n is None):
-            raise ValueError("give exactly one of budget and bon_n")
-        if self.bon_n is not None:
-            check_budget("bon_n", self.bon_n)
-            spend = f"bon{self.bon_n}"
+        if self.budget is not None and self.bon_n is not None:
+            raise ValueError("give at most one of budget and bon_n")
+        if self.budget is None:
+            check_budget("bon_n", self.spend_like)
+            spend = f"bon{self.spend_like}"
         else:
             if not (isinstance(self.budget, float | int) and np.isfinite(self.budget)):
                 raise ValueError(f"budget must be a finite number, got {self.budget!r}")
@@ -97,6 +98,11 @@ class BatchBudget(RowPolicy):
             raise ValueError(f"target must lie in (0, 1), got {self.target!r}")
         tag = f"k{self.peek}-t{self.target:g}"
         object.__setattr__(self, "name", f"batch-{tag}-{spend}@{self.max_n}")
+
+    @property
+    def spend_like(self) -> int:
+        """The Best-of-N whose estimated tokens are spent (``bon_n``, default ``max_n``)."""
+        return self.max_n if self.bon_n is None else self.bon_n
 
     @classmethod
     def grid(cls) -> list[dict[str, Any]]:
@@ -118,7 +124,7 @@ class BatchBudget(RowPolicy):
         if self.budget is not None:
             total = float(self.budget)
         else:
-            total = float(self.bon_n or 0) * float(cost.sum())
+            total = float(self.spend_like) * float(cost.sum())
         left = total - float(tokens.sum())
         x, some = packed(scores)
         best = np.where(some, x.max(axis=1, initial=-np.inf, where=~np.isnan(x)), -np.inf)
