@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from tqdm import tqdm
@@ -32,7 +32,12 @@ class _Fixed:
 
     name: str
     decisions: Any
-    verify_order: str = "gold_pred"
+    rows_independent: ClassVar[bool] = False
+    verify_order: ClassVar[str] = "gold_pred"
+
+    @classmethod
+    def grid(cls) -> list[dict[str, object]]:
+        return [{}]
 
     def run(self, view: Any) -> Any:
         return self.decisions

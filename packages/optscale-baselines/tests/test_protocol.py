@@ -15,6 +15,7 @@ from optscale_baselines import (
     SelfConsistency,
     WeightedSelfConsistency,
 )
+from optscale_math import Policy
 
 
 def policies(n, mode):
@@ -138,9 +139,13 @@ def test_public_api():
         "AdaptiveSC",
         "DifficultyAdaptiveSC",
         "MRThinking",
-        "Decisions",
     }
     for cls in policies(1, "paper"):
+        assert isinstance(cls, Policy)
+        # every member of the contract is declared by the class itself, none left to a default
+        declared = {name for klass in type(cls).__mro__[:-1] for name in vars(klass)}
+        declared |= {f.name for f in dataclasses.fields(cls)}
+        assert {"name", "rows_independent", "verify_order", "grid", "run"} <= declared
         assert isinstance(type(cls).grid(), list)
         assert cls.verify_order in ("gold_pred", "pred_gold")
         assert cls.mode == "paper"
@@ -152,7 +157,7 @@ def test_rows_independent_policies_decide_each_row_alone(mode):
     # that is only sound if a row's decision does not depend on the other rows.
     view = random_view(np.random.default_rng(7), 12, 16)
     for policy in policies(10, mode):
-        if not getattr(policy, "rows_independent", False):
+        if not policy.rows_independent:
             continue
         whole = policy.run(view)
         for row in range(view.scores.shape[0]):

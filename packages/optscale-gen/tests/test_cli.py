@@ -20,9 +20,15 @@ class BestOfN:
     """The simplest policy: pay for every sample, pick the best score (first on ties)."""
 
     name = "bon-test"
+    rows_independent = True
+    verify_order = "gold_pred"
+
+    @classmethod
+    def grid(cls) -> list[dict[str, object]]:
+        return [{}]
 
     def run(self, view: object) -> object:
-        from optscale_pools import Decisions
+        from optscale_math import Decisions
 
         scores = view.scores  # type: ignore[attr-defined]
         n_used = np.full(scores.shape[0], scores.shape[1], dtype=np.int64)

@@ -22,6 +22,12 @@ class PrefixBest:
 
     name = "prefix-best"
     rows_independent = True
+    verify_order = "gold_pred"
+
+    @classmethod
+    def grid(cls) -> list[dict[str, object]]:
+        """No hyperparameters."""
+        return [{}]
 
     def run(self, view: PoolView) -> Decisions:
         """Decide each row on its own."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from optscale_pools.bootstrap import bootstrap_means, percentile_interval, resample_counts
 from optscale_pools.crossfit import cross_fit, select_cell
 from optscale_pools.oracle import oracle_bound
-from optscale_pools.protocol import Decisions, PoolView
+from optscale_pools.protocol import Decisions, PoolView, VerifyOrder
 from optscale_pools.replay import (
     ReplayResult,
     correctness_for,
@@ -39,7 +39,12 @@ class PrefixBest:
 
     name: str = "prefix-best"
     rows_independent: bool = True
+    verify_order: VerifyOrder = "gold_pred"
     extra: float = 0.0
+
+    @classmethod
+    def grid(cls) -> list[dict[str, object]]:
+        return [{}]
 
     def run(self, view: PoolView) -> Decisions:
         k = view.n_samples
@@ -160,6 +165,11 @@ def test_order_free_policy_gives_the_same_answer_in_every_order(rng: np.random.G
     class AllBest:
         name = "all-best"
         rows_independent = True
+        verify_order = "gold_pred"
+
+        @classmethod
+        def grid(cls) -> list[dict[str, object]]:
+            return [{}]
 
         def run(self, view: PoolView) -> Decisions:
             n = np.full(view.n_problems, view.n_samples, dtype=np.int64)
@@ -212,7 +222,7 @@ def test_invalid_correctness_and_orders_are_rejected(rng: np.random.Generator) -
 
 def test_correctness_follows_the_policy_verify_order() -> None:
     grades = SimpleNamespace(correct=np.zeros((1, 1), bool), correct_swapped=np.ones((1, 1), bool))
-    assert correctness_for(object(), grades) is grades.correct
+    assert correctness_for(SimpleNamespace(verify_order="gold_pred"), grades) is grades.correct
     assert (
         correctness_for(SimpleNamespace(verify_order="pred_gold"), grades) is grades.correct_swapped
     )

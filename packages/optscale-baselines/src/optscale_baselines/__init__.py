@@ -6,9 +6,10 @@ best-score threshold, sequential OptScale, DeepConf-style confidence-weighted vo
 of scores and agreement, and batch budget allocation. Each policy has ``name``,
 ``rows_independent``, ``verify_order``, a ``grid()`` of hyperparameters and ``run(view)``, where
 ``view`` is any object with the attributes of ``optscale_pools.PoolView`` (see
-[`ViewLike`][optscale_baselines.ViewLike]); ``run`` returns
-[`Decisions`][optscale_baselines.Decisions]. The paper's baselines also have a ``mode``
-(``"paper"`` reproduces the upstream scripts exactly, ``"fair"`` fixes what they get wrong).
+[`ViewLike`][optscale_math.ViewLike]); ``run`` returns [`Decisions`][optscale_math.Decisions].
+Every policy satisfies [`Policy`][optscale_math.Policy], the contract defined once in
+optscale-math. The paper's baselines also have a ``mode`` (``"paper"`` reproduces the upstream
+scripts exactly, ``"fair"`` fixes what they get wrong).
 
 Every row-wise stop rule also has a live form, a [`LiveRule`][optscale_baselines.LiveRule]
 fed one sample at a time (see [`make_live_rule`][optscale_baselines.make_live_rule]), built on
@@ -23,7 +24,7 @@ from optscale_baselines._dsc import DifficultyAdaptiveSC
 from optscale_baselines._factory import AllocatorRule, make_live_rule
 from optscale_baselines._hybrid import AgreementHybrid, flip_probability, overtake_probability
 from optscale_baselines._live import LiveRule, SteppedRule
-from optscale_baselines._protocol import NO_ANSWER, Decisions, DSCDecisions, ViewLike
+from optscale_baselines._protocol import NO_ANSWER, DSCDecisions
 from optscale_baselines._sequential import SequentialOptScale, improvement_probability
 from optscale_baselines._stopping import AdaptiveSC, EarlyStoppingSC
 from optscale_baselines._threshold import BestScoreThreshold
@@ -37,7 +38,6 @@ __all__ = [
     "BestOfN",
     "BestScoreThreshold",
     "DSCDecisions",
-    "Decisions",
     "DeepConfOffline",
     "DeepConfOnline",
     "DifficultyAdaptiveSC",
@@ -47,7 +47,6 @@ __all__ = [
     "SelfConsistency",
     "SequentialOptScale",
     "SteppedRule",
-    "ViewLike",
     "WeightedSelfConsistency",
     "bon_token_budget",
     "flip_probability",

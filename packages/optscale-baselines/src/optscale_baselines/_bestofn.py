@@ -80,8 +80,8 @@ class BestOfN:
     mode: Mode = "paper"
     score: ScoreKind = "mean"
     name: str = field(init=False)
-    # Each problem is decided from its own row alone: replay may stack sample orders.
     rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row alone: replay may stack sample orders."""
 
     def __post_init__(self) -> None:
         check_budget("n", self.n)

@@ -14,6 +14,7 @@ from optscale_baselines._protocol import (
     Decisions,
     IntArray,
     RowPolicy,
+    VerifyOrder,
     ViewLike,
     check_budget,
     view_width,
@@ -79,6 +80,8 @@ class BatchBudget(RowPolicy):
     target: float = 0.9
     max_n: int = 64
     rows_independent: ClassVar[bool] = False
+    """Problems compete for one budget: replay must run one sample order at a time."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
 
     def __post_init__(self) -> None:
         if self.budget is not None and self.bon_n is not None:

@@ -12,6 +12,7 @@ from optscale_baselines._protocol import (
     FixedBudgetPolicy,
     Mode,
     RowPolicy,
+    VerifyOrder,
     ViewLike,
     check_budget,
     check_mode,
@@ -43,6 +44,10 @@ class SelfConsistency(FixedBudgetPolicy):
     """
 
     tag: ClassVar[str] = "sc"
+    rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row alone: replay may stack sample orders."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
+    """Upstream grades this method ``verify(gold, pred)``."""
 
     def run(self, view: ViewLike) -> Decisions:
         """Vote over the first ``n`` samples of every row."""
@@ -72,6 +77,10 @@ class WeightedSelfConsistency(RowPolicy):
     n: int
     aggregate: Aggregate = "sum"
     mode: Mode = "paper"
+    rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row alone: replay may stack sample orders."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
+    """Upstream grades this method ``verify(gold, pred)``."""
 
     def __post_init__(self) -> None:
         check_budget("n", self.n)
@@ -116,6 +125,10 @@ class MRThinking(FixedBudgetPolicy):
     """
 
     tag: ClassVar[str] = "mr-thinking"
+    rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row alone: replay may stack sample orders."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
+    """Upstream grades this method ``verify(gold, pred)``."""
 
     def run(self, view: ViewLike) -> Decisions:
         """Commit to sample ``n - 1`` of every row."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from optscale_baselines._protocol import (
     FloatArray,
     IntArray,
     RowPolicy,
+    VerifyOrder,
     ViewLike,
     check_budget,
 )
@@ -115,6 +116,10 @@ class DeepConfOnline(RowPolicy):
         Most samples per problem.
     """
 
+    rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row: replay may stack sample orders."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
+
     warmup: int = 4
     eta: float = 90.0
     tau: float = 0.9
@@ -166,6 +171,10 @@ class DeepConfOffline(RowPolicy):
     eta
         Percentage kept.
     """
+
+    rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row: replay may stack sample orders."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
 
     n: int
     eta: float = 90.0

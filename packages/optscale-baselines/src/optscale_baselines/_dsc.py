@@ -16,6 +16,7 @@ from optscale_baselines._protocol import (
     IntArray,
     Mode,
     RowPolicy,
+    VerifyOrder,
     ViewLike,
     check_budget,
     check_mode,
@@ -131,6 +132,8 @@ class DifficultyAdaptiveSC(RowPolicy):
     difficulty: Difficulty = "first_score"
     rows_independent: ClassVar[bool] = False
     """Problems are ranked against each other, so replay runs one sample order at a time."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
+    """Upstream grades DSC ``verify(gold, pred)``."""
 
     def __post_init__(self) -> None:
         check_budget("max_sample_size", self.max_sample_size)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +16,7 @@ from optscale_baselines._protocol import (
     FloatArray,
     IntArray,
     RowPolicy,
+    VerifyOrder,
     ViewLike,
     check_budget,
 )
@@ -158,6 +159,10 @@ class AgreementHybrid(RowPolicy):
     max_n
         Most samples per problem.
     """
+
+    rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row: replay may stack sample orders."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
 
     min_n: int = 2
     alpha: float = 1.0

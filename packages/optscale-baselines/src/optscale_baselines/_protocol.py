@@ -1,92 +1,43 @@
-"""What a baseline policy sees (structurally) and what it returns.
+"""The baselines' side of the policy contract, and the checks their constructors share.
 
-This package imports nothing from optscale-pools: :class:`ViewLike` names the attributes of
-``optscale_pools.protocol.PoolView`` that the baselines read, and :class:`Decisions` has the
-attributes that the replay harness reads (``n_used``, ``pick``, ``extra_tokens``).
+The contract itself (``NO_ANSWER``, ``ViewLike``, ``Decisions``, ``VerifyOrder``, ``Policy``) is
+defined once in optscale-math and re-exported here, so code importing it from this module keeps
+working. This package imports nothing from optscale-pools.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
+from optscale_math import NO_ANSWER, Decisions, Policy, VerifyOrder, ViewLike
+
+__all__ = [
+    "NO_ANSWER",
+    "BoolArray",
+    "DSCDecisions",
+    "Decisions",
+    "FixedBudgetPolicy",
+    "FloatArray",
+    "IntArray",
+    "Mode",
+    "Policy",
+    "RowPolicy",
+    "VerifyOrder",
+    "ViewLike",
+    "check_budget",
+    "check_mode",
+    "view_width",
+]
 
 Mode = Literal["paper", "fair"]
-"""``"paper"`` reproduces upstream exactly; ``"fair"`` fixes what REFERENCE.md lists as unfair."""
-
-VerifyOrder = Literal["gold_pred", "pred_gold"]
-"""Argument order of math-verify's ``verify`` that the grader should use for a policy."""
-
-NO_ANSWER = -1
-"""Answer id of a sample without an extractable answer."""
+"""``"paper"`` reproduces upstream exactly; ``"fair"`` fixes what upstream gets wrong."""
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-class ViewLike(Protocol):
-    """The attributes of a pool view that the baselines read (arrays of shape ``[P, K]``).
-
-    ``optscale_pools.PoolView`` satisfies it; so does any object with these attributes.
-    """
-
-    @property
-    def scores(self) -> FloatArray:
-        """Mean PRM step reward per sample."""
-        ...
-
-    @property
-    def last_scores(self) -> FloatArray:
-        """Last-step PRM reward per sample."""
-        ...
-
-    @property
-    def answer_ids(self) -> IntArray:
-        """Answer id per sample, comparable within a row; ``-1`` for no answer."""
-        ...
-
-    @property
-    def tokens(self) -> IntArray:
-        """Completion tokens per sample."""
-        ...
-
-    @property
-    def empty(self) -> BoolArray:
-        """True where the completion text is the empty string."""
-        ...
-
-    @property
-    def prior_mu(self) -> FloatArray:
-        """Per-problem prior mean of the score law, shape ``[P]``; NaN when absent."""
-        ...
-
-    @property
-    def prior_sigma(self) -> FloatArray:
-        """Per-problem prior spread of the score law, shape ``[P]``; NaN when absent."""
-        ...
-
-
-@dataclass(frozen=True)
-class Decisions:
-    """What a policy commits to, per problem.
-
-    Attributes
-    ----------
-    n_used
-        Samples paid for per problem (the first ``n_used`` in view order), shape ``[P]``.
-    pick
-        Index of the sample whose answer is committed to, ``< n_used``; ``-1`` when nothing is
-        committed (counted wrong). Voting methods return the first sample carrying the winner.
-    extra_tokens
-        Tokens spent outside the samples, in total over the batch (DSC's ranking overhead).
-    """
-
-    n_used: IntArray
-    pick: IntArray
-    extra_tokens: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -111,16 +62,13 @@ class DSCDecisions(Decisions):
 
 @dataclass(frozen=True)
 class RowPolicy:
-    """Base of the baselines: a display name, a grading order, and row independence.
+    """Base of the baselines: the display name, set by each subclass in ``__post_init__``.
 
-    ``rows_independent``: each problem is decided from its own row alone, so replay may stack
-    many sample orders into one call (DSC overrides it). Subclasses set ``name`` in
-    ``__post_init__``; ``verify_order`` is how upstream grades the method.
+    Each concrete policy declares ``rows_independent`` and ``verify_order`` itself (members of
+    the [`Policy`][optscale_math.Policy] contract), so none inherits a default it did not choose.
     """
 
     name: str = field(init=False)
-    verify_order: VerifyOrder = field(init=False, default="gold_pred")
-    rows_independent: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)

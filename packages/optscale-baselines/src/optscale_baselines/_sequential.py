@@ -18,6 +18,7 @@ from optscale_baselines._protocol import (
     FloatArray,
     IntArray,
     RowPolicy,
+    VerifyOrder,
     ViewLike,
     check_budget,
     view_width,
@@ -234,6 +235,10 @@ class SequentialOptScale(RowPolicy):
     max_n
         Most samples per problem.
     """
+
+    rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row: replay may stack sample orders."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
 
     peek: int = 2
     wave: int = 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from optscale_baselines._protocol import (
     IntArray,
     Mode,
     RowPolicy,
+    VerifyOrder,
     ViewLike,
     check_budget,
     check_mode,
@@ -62,6 +63,10 @@ class EarlyStoppingSC(RowPolicy):
     window: int = 5
     max_n: int = 64
     mode: Mode = "paper"
+    rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row alone: replay may stack sample orders."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
+    """Upstream grades this method ``verify(gold, pred)``."""
 
     def __post_init__(self) -> None:
         check_budget("window", self.window)
@@ -108,6 +113,10 @@ class AdaptiveSC(RowPolicy):
     threshold: float = 0.95
     max_n: int = 64
     mode: Mode = "paper"
+    rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row alone: replay may stack sample orders."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
+    """Upstream grades this method ``verify(gold, pred)``."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from optscale_baselines._protocol import (
     FloatArray,
     IntArray,
     RowPolicy,
+    VerifyOrder,
     ViewLike,
     check_budget,
 )
@@ -77,6 +78,10 @@ class BestScoreThreshold(RowPolicy):
     max_n
         Most samples per problem.
     """
+
+    rows_independent: ClassVar[bool] = True
+    """Each problem is decided from its own row: replay may stack sample orders."""
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
 
     tau: float = 0.9
     min_n: int = 1

@@ -7,39 +7,95 @@ best-of-N score reaches a target with the wanted confidence; :class:`Allocator` 
 online for one problem; :func:`allocate_budget` spreads a cost budget over a batch.
 :class:`OptScalePolicy` replays OptScale on a pool view (paper or fair numerics), and the
 ``upstream_*`` functions reproduce the upstream notebooks' numerics exactly.
+
+The policy contract shared by every package that writes or replays policies lives here too:
+[`Policy`][optscale_math.Policy], [`ViewLike`][optscale_math.ViewLike],
+[`Decisions`][optscale_math.Decisions], ``NO_ANSWER`` and ``VerifyOrder``. Only those names are
+imported eagerly; the numerics (and scipy) load on first use, so packages that need the contract
+alone import quickly.
 """
 
-from optscale_math._allocate import Allocator, AllocatorDecision, allocate_budget
-from optscale_math._estimate import (
-    RIDGE_SIGMA,
-    SIGMA_CAP,
-    Fit,
-    FitStatus,
-    fit_map,
-    fit_mle,
-    neg_log_likelihood,
-)
-from optscale_math._policy import (
-    OPTSCALE_GRID,
-    PANELS,
-    PEEKS,
-    PERCENTILES,
-    TARGET_SCORES,
-    UPSTREAM_TARGETS,
-    OptScaleDecisions,
-    OptScalePolicy,
-    best_of_first,
-)
-from optscale_math._sizing import min_samples
-from optscale_math._truncnorm import TruncatedNormal01
-from optscale_math._upstream import (
-    SIGMA_FLOOR,
-    upstream_fit,
-    upstream_grid_quantiles,
-    upstream_min_samples,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+from optscale_math._contract import NO_ANSWER, Decisions, Policy, VerifyOrder, ViewLike
+
+if TYPE_CHECKING:
+    from optscale_math._allocate import Allocator, AllocatorDecision, allocate_budget
+    from optscale_math._estimate import (
+        RIDGE_SIGMA,
+        SIGMA_CAP,
+        Fit,
+        FitStatus,
+        fit_map,
+        fit_mle,
+        neg_log_likelihood,
+    )
+    from optscale_math._policy import (
+        OPTSCALE_GRID,
+        PANELS,
+        PEEKS,
+        PERCENTILES,
+        TARGET_SCORES,
+        UPSTREAM_TARGETS,
+        OptScalePolicy,
+        best_of_first,
+    )
+    from optscale_math._sizing import min_samples
+    from optscale_math._truncnorm import TruncatedNormal01
+    from optscale_math._upstream import (
+        SIGMA_FLOOR,
+        upstream_fit,
+        upstream_grid_quantiles,
+        upstream_min_samples,
+    )
+
+_LAZY = {
+    **dict.fromkeys(("Allocator", "AllocatorDecision", "allocate_budget"), "_allocate"),
+    **dict.fromkeys(
+        (
+            "RIDGE_SIGMA",
+            "SIGMA_CAP",
+            "Fit",
+            "FitStatus",
+            "fit_map",
+            "fit_mle",
+            "neg_log_likelihood",
+        ),
+        "_estimate",
+    ),
+    **dict.fromkeys(
+        (
+            "OPTSCALE_GRID",
+            "PANELS",
+            "PEEKS",
+            "PERCENTILES",
+            "TARGET_SCORES",
+            "UPSTREAM_TARGETS",
+            "OptScalePolicy",
+            "best_of_first",
+        ),
+        "_policy",
+    ),
+    "min_samples": "_sizing",
+    "TruncatedNormal01": "_truncnorm",
+    **dict.fromkeys(
+        ("SIGMA_FLOOR", "upstream_fit", "upstream_grid_quantiles", "upstream_min_samples"),
+        "_upstream",
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the numerics lazily (see the module docstring)."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"optscale_math.{_LAZY[name]}"), name)
+    msg = f"module 'optscale_math' has no attribute {name!r}"
+    raise AttributeError(msg)
+
 
 __all__ = [
+    "NO_ANSWER",
     "OPTSCALE_GRID",
     "PANELS",
     "PEEKS",
@@ -51,11 +107,14 @@ __all__ = [
     "UPSTREAM_TARGETS",
     "Allocator",
     "AllocatorDecision",
+    "Decisions",
     "Fit",
     "FitStatus",
-    "OptScaleDecisions",
     "OptScalePolicy",
+    "Policy",
     "TruncatedNormal01",
+    "VerifyOrder",
+    "ViewLike",
     "allocate_budget",
     "best_of_first",
     "fit_map",

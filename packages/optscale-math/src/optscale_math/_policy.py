@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from optscale_math import _validation as check
+from optscale_math._contract import Decisions, VerifyOrder, ViewLike
 from optscale_math._estimate import fit_map, fit_mle
 from optscale_math._sizing import min_samples
 from optscale_math._upstream import first_reaching, upstream_fit, upstream_grid_quantile_table
@@ -41,15 +41,6 @@ OPTSCALE_GRID = tuple((t, p) for t in TARGET_SCORES for p in PERCENTILES)
 
 Variant = Literal["mle", "map"]
 Mode = Literal["paper", "fair"]
-
-
-@dataclass(frozen=True)
-class OptScaleDecisions:
-    """Per problem: samples paid for (``n_used``), the chosen sample (``pick``); no extra tokens."""
-
-    n_used: IntArray
-    pick: IntArray
-    extra_tokens: float = 0.0
 
 
 @lru_cache(maxsize=32)
@@ -132,7 +123,8 @@ class OptScalePolicy:
     """
 
     name: str = "OptScale"
-    verify_order: str = "gold_pred"
+    verify_order: ClassVar[VerifyOrder] = "gold_pred"
+    """Graded ``verify(gold, pred)`` like every upstream method except bon.py."""
     rows_independent: ClassVar[bool] = True
     """Each problem is decided from its own row (and prior) alone, so replay may stack orders."""
 
@@ -159,12 +151,12 @@ class OptScalePolicy:
         self.name = "OptScale^0" if variant == "mle" else "OptScale^t"
 
     @classmethod
-    def grid(cls, dataset: str | None = None) -> list[dict[str, float]]:
+    def grid(cls, dataset: str | None = None) -> list[dict[str, object]]:
         """Grid cells as keyword dicts: the paper's 8 x 6 grid, or one dataset's swept targets."""
         targets = TARGET_SCORES if dataset is None else UPSTREAM_TARGETS[dataset.upper()]
         return [{"target_score": t, "percentile": p} for t in targets for p in PERCENTILES]
 
-    def fits(self, view: Any) -> tuple[FloatArray, FloatArray]:
+    def fits(self, view: ViewLike) -> tuple[FloatArray, FloatArray]:
         """(mu, sigma) per problem from the first ``peek`` scores of ``view``."""
         scores = check.as_float("view.scores", view.scores)
         if scores.ndim != 2 or scores.shape[1] < self.peek:
@@ -183,7 +175,7 @@ class OptScalePolicy:
             priors = prior.tobytes()
         return _fits(self.variant, self.mode, peeks.tobytes(), peeks.shape, priors)
 
-    def plan(self, view: Any) -> IntArray:
+    def plan(self, view: ViewLike) -> IntArray:
         """Return samples per problem: max(k, minimal N), capped by the view's K."""
         mu, sigma = self.fits(view)
         if self.mode == "paper":
@@ -197,8 +189,8 @@ class OptScalePolicy:
         out: IntArray = np.minimum(np.maximum(n, self.peek), k_all).astype(np.int64)
         return out
 
-    def run(self, view: Any) -> OptScaleDecisions:
+    def run(self, view: ViewLike) -> Decisions:
         """Decide n_used and the Best-of-N pick for every problem of ``view``."""
         n_used = self.plan(view)
         pick = best_of_first(view.scores, view.empty, n_used)
-        return OptScaleDecisions(n_used=n_used, pick=pick)
+        return Decisions(n_used=n_used, pick=pick)

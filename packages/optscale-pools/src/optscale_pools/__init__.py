@@ -17,6 +17,8 @@ from optscale_pools.atomic import (
     write_text_atomic,
 )
 from optscale_pools.crossfit import CrossFitResult, cross_fit, select_cell
+from optscale_pools.engine import Method, check_budgets, evaluate
+from optscale_pools.evaluation import CurvePoint, EvalPool, Evaluation, SettingPoint
 from optscale_pools.fetch import (
     ChecksumError,
     NoSourceError,
@@ -28,9 +30,10 @@ from optscale_pools.fetch import (
 from optscale_pools.grading import GRADER_VERSION, Grades, grade_pool
 from optscale_pools.jsonl import PoolJsonlWriter, read_pool_jsonl, read_search_and_learn
 from optscale_pools.oracle import OracleCurve, oracle_bound
+from optscale_pools.oracle_stop import first_correct_prefix, running_best, running_majority
 from optscale_pools.pool import Pool, PoolFormatError
 from optscale_pools.prompts import Prompts, normalise_text, read_prompts
-from optscale_pools.protocol import NO_ANSWER, Decisions, DecisionsLike, Policy, PoolView
+from optscale_pools.protocol import NO_ANSWER, PoolView
 from optscale_pools.replay import (
     ReplayResult,
     SampleOrders,
@@ -38,6 +41,8 @@ from optscale_pools.replay import (
     draw_orders,
     replay,
 )
+from optscale_pools.selection import Selected, select_setting
+from optscale_pools.tidy import TidySamples, read_tidy, tidy_pool
 from optscale_pools.upstream import read_upstream_pool, upstream_record, write_upstream_pool
 from optscale_pools.view import make_view
 
@@ -66,12 +71,13 @@ __all__ = [
     "NO_ANSWER",
     "ChecksumError",
     "CrossFitResult",
-    "Decisions",
-    "DecisionsLike",
+    "CurvePoint",
+    "EvalPool",
+    "Evaluation",
     "Grades",
+    "Method",
     "NoSourceError",
     "OracleCurve",
-    "Policy",
     "Pool",
     "PoolFormatError",
     "PoolJsonlWriter",
@@ -79,16 +85,22 @@ __all__ = [
     "Prompts",
     "ReplayResult",
     "SampleOrders",
+    "Selected",
+    "SettingPoint",
     "SimulationParams",
+    "TidySamples",
     "atomic_output",
     "atomic_path",
     "cache_root",
+    "check_budgets",
     "correctness_for",
     "cross_fit",
     "data_file",
     "draw_orders",
+    "evaluate",
     "extract_boxed",
     "fetch",
+    "first_correct_prefix",
     "grade_pool",
     "load_manifest",
     "load_params",
@@ -98,11 +110,16 @@ __all__ = [
     "read_pool_jsonl",
     "read_prompts",
     "read_search_and_learn",
+    "read_tidy",
     "read_upstream_pool",
     "replay",
+    "running_best",
+    "running_majority",
     "select_cell",
+    "select_setting",
     "simulate_dataset",
     "simulate_pool",
+    "tidy_pool",
     "upstream_record",
     "write_bytes_atomic",
     "write_text_atomic",

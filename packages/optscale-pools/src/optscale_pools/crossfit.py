@@ -138,24 +138,47 @@ def _cross_fit_replicates(
     n_resamples: int,
 ) -> npt.NDArray[np.float64]:
     """Replicates ``[2, B]`` (accuracy, tokens) of the cross-fitted estimate, selection included."""
-    n_orders = results[0].correct.shape[0]
     # [P, C]: per problem and cell, correct (order, problem) pairs and tokens summed over orders.
     hits = np.stack([r.correct.sum(axis=0) for r in results], axis=1).astype(np.float64)
     spent = np.stack([r.tokens.sum(axis=0) for r in results], axis=1)
+    n_orders = results[0].correct.shape[0]
+    return fold_replicates(np.stack([hits, spent]), halves, n_orders, rng, n_resamples)
+
+
+def fold_replicates(
+    totals: npt.NDArray[np.float64],
+    halves: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    n_orders: int,
+    rng: np.random.Generator,
+    n_resamples: int,
+) -> npt.NDArray[np.float64]:
+    """Bootstrap replicates ``[S, B]`` of cross-fitted means, the selection redone in each.
+
+    Parameters
+    ----------
+    totals
+        Per metric, problem and grid cell, the metric summed over the ``n_orders`` orders,
+        shape ``[S, P, C]``. Metric 0 must be the correct count and metric 1 the tokens: the
+        cell is chosen on them by the rule of [`select_cell`][optscale_pools.select_cell].
+        Further metrics (e.g. samples paid) are reported for the same choices.
+    halves
+        The two halves of the problems.
+    n_orders, rng, n_resamples
+        Orders behind each total, the generator of the resampling, replicates ``B``.
+    """
     sums = []
     for half in halves:
         counts = resample_counts(rng, half.size, n_resamples)  # [B, |half|]
-        sums.append((counts @ hits[half], counts @ spent[half], half.size * n_orders))
-    replicates = np.zeros((2, n_resamples))
+        sums.append((np.einsum("bp,spc->sbc", counts, totals[:, half]), half.size * n_orders))
+    replicates = np.zeros((totals.shape[0], n_resamples))
     rows = np.arange(n_resamples)
     for select, measure in ((0, 1), (1, 0)):
-        chosen = _best_cells(sums[select][0], sums[select][1])
-        replicates[0] += sums[measure][0][rows, chosen] / sums[measure][2] / 2
-        replicates[1] += sums[measure][1][rows, chosen] / sums[measure][2] / 2
+        chosen = best_cells(sums[select][0][0], sums[select][0][1])
+        replicates += sums[measure][0][:, rows, chosen] / sums[measure][1] / 2
     return replicates
 
 
-def _best_cells(
+def best_cells(
     hits: npt.NDArray[np.float64], tokens: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.intp]:
     """Per replicate (row), the rule of :func:`select_cell`: most hits, fewest tokens, first."""

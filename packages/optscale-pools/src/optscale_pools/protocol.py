@@ -1,20 +1,19 @@
-"""The contract between pools and policies: what a policy sees and what it returns.
+"""What a policy sees of a pool: [`PoolView`][optscale_pools.PoolView].
 
-Policies live in other packages (optscale-baselines, optscale-math) that never import
-optscale-pools: they rely on the attribute names below only (structural typing). Correctness is
-deliberately absent from :class:`PoolView`, so a policy cannot peek at it.
+The policy contract itself (``Policy``, ``ViewLike``, ``Decisions``, ``NO_ANSWER``) is defined
+once in optscale-math and re-exported here; ``PoolView`` is this package's implementation of
+``ViewLike``. Correctness is deliberately absent from the view, so a policy cannot peek at it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from optscale_math import NO_ANSWER, Decisions, Policy, VerifyOrder, ViewLike
 
-NO_ANSWER = -1
-"""Answer id of a sample with no extractable answer (no ``\\boxed{}``)."""
+__all__ = ["NO_ANSWER", "Decisions", "Policy", "PoolView", "VerifyOrder", "ViewLike"]
 
 
 @dataclass(frozen=True)
@@ -56,60 +55,3 @@ class PoolView:
     def n_samples(self) -> int:
         """Samples per problem K."""
         return int(self.scores.shape[1])
-
-
-@dataclass(frozen=True)
-class Decisions:
-    """What a policy commits to, per problem.
-
-    Attributes
-    ----------
-    n_used
-        Samples paid for, in ``1..K``, shape ``[P]``. Tokens are the sum of the first ``n_used``.
-    pick
-        Index (within the view's row) of the sample whose answer is committed to, shape ``[P]``;
-        it must be ``< n_used``. ``-1`` means no answer is committed (counted wrong). Voting methods
-        return the first sample carrying the winning answer id.
-    extra_tokens
-        Tokens spent outside the samples (e.g. DSC's ranking overhead), in total over the batch.
-    """
-
-    n_used: npt.NDArray[np.int64]
-    pick: npt.NDArray[np.int64]
-    extra_tokens: float = field(default=0.0)
-
-
-class DecisionsLike(Protocol):
-    """Structural form of :class:`Decisions`, for policies defined outside this package."""
-
-    @property
-    def n_used(self) -> npt.NDArray[np.int64]:
-        """Samples paid for per problem."""
-        ...
-
-    @property
-    def pick(self) -> npt.NDArray[np.int64]:
-        """Committed sample index per problem, -1 for none."""
-        ...
-
-    @property
-    def extra_tokens(self) -> float:
-        """Tokens spent outside the samples, in total."""
-        ...
-
-
-@runtime_checkable
-class Policy(Protocol):
-    """A replayable method: sees a :class:`PoolView`, returns :class:`Decisions`-shaped output.
-
-    The returned object needs the attributes ``n_used``, ``pick`` and ``extra_tokens`` only.
-    Policies may also define ``verify_order`` (``"gold_pred"``, the default, or ``"pred_gold"``
-    for upstream's bon.py, which calls math-verify with swapped arguments) and
-    ``grid() -> list[dict]`` listing hyperparameter settings for cross-fitting.
-    """
-
-    name: str
-
-    def run(self, view: PoolView) -> DecisionsLike:
-        """Decide, for every problem in ``view``, how many samples to pay for and which to pick."""
-        ...

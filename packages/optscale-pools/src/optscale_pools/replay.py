@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optscale_pools.bootstrap import N_RESAMPLES, bootstrap_means, percentile_interval
-from optscale_pools.protocol import DecisionsLike, Policy, PoolView
+from optscale_pools.protocol import Decisions, Policy, PoolView
 
 _T = TypeVar("_T", bound=np.generic)
 
@@ -72,15 +72,14 @@ class ReplayResult:
         return int(self.correct.shape[0])
 
 
-def correctness_for(policy: object, grades: GradesLike) -> npt.NDArray[np.bool_]:
+def correctness_for(policy: Policy, grades: GradesLike) -> npt.NDArray[np.bool_]:
     """Return the correctness array a policy is evaluated against.
 
     Upstream's bon.py calls math-verify with swapped arguments, and math-verify is not symmetric;
     a policy reproducing it declares ``verify_order = "pred_gold"`` and is scored against
-    ``grades.correct_swapped``. Every other policy (``"gold_pred"``, the default) gets
-    ``grades.correct``.
+    ``grades.correct_swapped``. Every other policy (``"gold_pred"``) gets ``grades.correct``.
     """
-    order = getattr(policy, "verify_order", "gold_pred")
+    order: str = policy.verify_order  # checked: a runtime object may break its declaration
     if order == "pred_gold":
         return grades.correct_swapped
     if order == "gold_pred":
@@ -165,8 +164,7 @@ def replay(
     Parameters
     ----------
     policy
-        Any object with ``name`` and ``run(view)`` returning ``n_used``, ``pick`` and
-        ``extra_tokens`` (see :class:`~optscale_pools.protocol.Policy`).
+        Any object satisfying the [`Policy`][optscale_math.Policy] contract.
     view
         What the policy sees, arrays ``[P, K]`` in pool order.
     correct
@@ -183,8 +181,8 @@ def replay(
     stack_orders
         Run the policy once on all ``R`` orders stacked as ``R * P`` rows (fast) instead of once
         per order. Only valid for policies that decide each problem on its own; the default is the
-        policy's ``rows_independent`` attribute (``False`` when absent, the safe choice for
-        policies such as DSC that rank problems against each other).
+        policy's declared ``rows_independent`` (False for policies such as DSC that rank
+        problems against each other).
     n_resamples
         Bootstrap replicates for the intervals.
 
@@ -226,7 +224,7 @@ def replay(
         prepared = _prepared(view, orders, seed)
         rng = np.random.default_rng()
         rng.bit_generator.state = prepared.rng_state
-        stack = getattr(policy, "rows_independent", False) if stack_orders is None else stack_orders
+        stack = policy.rows_independent if stack_orders is None else stack_orders
         if stack:
             decided = [_decide(policy, prepared.stacked, prepared.n_orders)]
         else:
@@ -310,7 +308,7 @@ def _decide(
     policy: Policy, view: PoolView, n_orders: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Run the policy, check its decisions, return ``n_used``, ``pick`` and extra tokens per row."""
-    decisions: DecisionsLike = policy.run(view)
+    decisions: Decisions = policy.run(view)
     n_rows, n_samples = view.scores.shape
     n_used = _integer_field(policy, decisions, "n_used", n_rows)
     pick = _integer_field(policy, decisions, "pick", n_rows)
@@ -338,7 +336,7 @@ def _decide(
 
 
 def _integer_field(
-    policy: Policy, decisions: DecisionsLike, field: str, n_rows: int
+    policy: Policy, decisions: Decisions, field: str, n_rows: int
 ) -> npt.NDArray[np.int64]:
     """One decisions array, checked to be integer-valued of shape ``[rows]``."""
     values = np.asarray(getattr(decisions, field))

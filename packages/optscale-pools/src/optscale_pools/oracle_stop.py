@@ -1,0 +1,85 @@
+r"""Oracle stop: a selector that stops at the first sample where its running choice is correct.
+
+A selector (Best-of-N by score, or the majority vote) defines, for every prefix of a row, the
+sample it would commit to. The oracle stop knows correctness: it draws samples one at a time and
+stops as soon as that running choice is correct, or at the budget ``N``. It bounds what any
+stopping rule built on the same selector can reach at each budget, and with how few tokens,
+which is why every evaluation reports it beside the methods.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from optscale_math import NO_ANSWER
+
+Selector = Literal["score", "vote"]
+"""``"score"``: the best-scored usable sample so far; ``"vote"``: the running majority."""
+
+
+def running_best(
+    scores: npt.NDArray[np.float64], empty: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int64]:
+    """Best-of-n pick for every prefix: ``out[p, j]`` is the choice among samples ``0..j``.
+
+    The first sample with the highest score among non-empty, scored samples (the fair Best-of-N
+    rule); ``-1`` while no usable sample has been seen.
+    """
+    usable = ~empty & np.isfinite(scores)
+    masked = np.where(usable, scores, -np.inf)
+    before = np.maximum.accumulate(masked, axis=1)
+    before = np.concatenate([np.full((masked.shape[0], 1), -np.inf), before[:, :-1]], axis=1)
+    improves = usable & (masked > before)
+    index = np.where(improves, np.arange(masked.shape[1]), -1)
+    best: npt.NDArray[np.int64] = np.maximum.accumulate(index, axis=1).astype(np.int64)
+    return best
+
+
+def running_majority(answer_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Majority-vote pick for every prefix: ``out[p, j]`` is the choice among samples ``0..j``.
+
+    Samples without an answer do not vote; ties go to the answer seen first; the pick is the
+    first sample carrying the winning answer, ``-1`` while nobody has voted. One pass over the
+    columns, so memory stays ``O(P K)``.
+    """
+    ids = np.asarray(answer_ids, dtype=np.int64)
+    rows, k = ids.shape
+    # Answer ids are per-row labels; map each to the first sample carrying it (its "label").
+    order = np.argsort(ids, axis=1, kind="stable")
+    sorted_ids = np.take_along_axis(ids, order, axis=1)
+    starts = np.ones_like(sorted_ids, dtype=bool)
+    starts[:, 1:] = sorted_ids[:, 1:] != sorted_ids[:, :-1]
+    first_of_group = np.maximum.accumulate(np.where(starts, np.arange(k), 0), axis=1)
+    label_sorted = np.take_along_axis(order, first_of_group, axis=1)
+    labels = np.empty_like(ids)
+    np.put_along_axis(labels, order, label_sorted, axis=1)
+    labels[ids == NO_ANSWER] = -1
+    counts = np.zeros((rows, k), dtype=np.int32)
+    leader = np.full(rows, -1, dtype=np.int64)
+    lead_count = np.zeros(rows, dtype=np.int32)
+    out = np.empty((rows, k), dtype=np.int64)
+    all_rows = np.arange(rows)
+    for j in range(k):
+        label = labels[:, j]
+        votes = label >= 0
+        safe = np.where(votes, label, 0)
+        counts[all_rows, safe] += votes
+        count = counts[all_rows, safe]
+        # A label below the leader's was seen first, so it wins ties.
+        wins = votes & ((count > lead_count) | ((count == lead_count) & (safe < leader)))
+        leader = np.where(wins, safe, leader)
+        lead_count = np.where(wins, count, lead_count)
+        out[:, j] = leader
+    return out
+
+
+def first_correct_prefix(
+    picks: npt.NDArray[np.int64], correct: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int64]:
+    """Per row, the first prefix index ``j`` whose running pick is correct (``K`` if none)."""
+    k = picks.shape[1]
+    hit = (picks >= 0) & np.take_along_axis(correct, np.maximum(picks, 0), axis=1)
+    first: npt.NDArray[np.int64] = np.where(hit.any(axis=1), hit.argmax(axis=1), k).astype(np.int64)
+    return first
