@@ -1,14 +1,22 @@
-"""Shared fixtures: the upstream data mirror (tests needing it skip without it)."""
+"""Shared fixtures: the upstream data mirror (tests needing it skip without it).
+
+The slow loop oracles of upstream's rules kept beside the baselines and math tests
+(``baselines_oracles``, ``upstream_as_written``) are made importable here.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+for _package in ("optscale-baselines", "optscale-math"):
+    sys.path.insert(0, str(Path(__file__).parents[2] / "packages" / _package / "tests"))
 
 
 @pytest.fixture(scope="session")

@@ -51,10 +51,13 @@ def test_paper_mode_end_to_end(
     curves = _csv(folder / "curves.csv")
     by_method: dict[str, list[int]] = {}
     for row in curves:
-        by_method.setdefault(row["method"], []).append(int(row["N"]))
+        if row["setting"] != "dsc_default":
+            by_method.setdefault(row["method"], []).append(int(row["N"]))
     assert by_method == {
         m: list(range(1, 65)) for m in ("BoN", "SC", "ESC", "ASC", "DSC", "MR-Thinking")
     }
+    default = [(row["method"], row["N"]) for row in curves if row["setting"] == "dsc_default"]
+    assert default == [("DSC", "64")]  # upstream's default run, kept beside its sweep
     cells = _csv(folder / "optscale_cells.csv")
     assert len(cells) == 2 * 4 * 48
     assert {(row["max_N"], row["peek"]) for row in cells} == {

@@ -63,7 +63,6 @@ def test_simulated_file_given_as_pool_is_called_simulated(
         ('{"mu": 0.5}', "expected a JSON list"),
         ("[[0.5, 0.1], [0.5]]", "record 1: expected [mu, sigma]"),
         ('[[0.5, 0.1], [0.5, "x"]]', "record 1: expected [mu, sigma]"),
-        ("[[0.5, 0.1], [0.5, -0.1]]", "record 1: sigma must be positive"),
         ("[[0.5, 0.1], [NaN, 0.1]]", "record 1: expected [mu, sigma]"),
         ("[[0.5, 0.1]]", "1 priors for a pool of 2 problems"),
     ],
@@ -74,6 +73,22 @@ def test_bad_priors_file(tmp_path: Path, content: str, message: str) -> None:
     with pytest.raises(ValueError, match=r"priors\.json") as error:
         read_priors_file(path, 2)
     assert message in str(error.value)
+
+
+def test_priors_file_accepts_any_finite_sigma(tmp_path: Path) -> None:
+    path = tmp_path / "priors.json"
+    path.write_text("[[0.5, -0.02], [0.4, 0.0]]")
+    np.testing.assert_array_equal(read_priors_file(path, 2), [[0.5, -0.02], [0.4, 0.0]])
+
+
+def test_priors_file_takes_the_papers_own_priors(mirror: Path, tmp_path: Path) -> None:
+    # BoN_OptScale/MATH500_train_mu_sigma.json holds negative sigmas; --published-priors
+    # takes them as they are, and --priors the same file gives the same priors.
+    path = mirror / "BoN_OptScale/MATH500_train_mu_sigma.json"
+    published = json.loads(path.read_text())
+    assert sum(sigma < 0 for _, sigma in published) == 3
+    priors = read_priors_file(path, len(published))
+    np.testing.assert_array_equal(priors, published)
 
 
 def test_priors_file_wins_and_published_priors_are_length_checked(tmp_path: Path) -> None:

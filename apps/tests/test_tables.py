@@ -5,6 +5,7 @@ import io
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from optscale_apps.tables import (
     Table,
@@ -29,6 +30,14 @@ def test_csv_round_trips_cells_and_labels_the_pool() -> None:
     assert rows[0] == ["method", "N", "accuracy (%)", "setting", "pool"]
     assert rows[1] == ["BoN", "8", "70.0", "", "SIMULATED"]
     assert rows[2] == ["OptScale^0", "64", "83.25", "a|b_c & {d}", "SIMULATED"]
+
+
+def test_csv_floats_read_back_exactly() -> None:
+    values = [0.1 + 0.2, 1 / 3, 23462.198464000001, 2.5e-17, 1e22, float(np.float64(0.7) * 3)]
+    rows = [["x", value] for value in values]
+    table = Table("REAL pool: x", "REAL", ("name", "value"), rows)
+    read = [float(row[1]) for row in list(csv.reader(io.StringIO(to_csv(table))))[1:]]
+    assert read == values
 
 
 def test_markdown_has_caption_and_one_cell_per_column() -> None:

@@ -31,6 +31,9 @@ class LoadedPools:
         The same for the sequential pool, or None without one (MR-Thinking is then left out).
     simulated
         True when the parallel pool is simulated (read from the pool itself).
+    problems
+        The problem texts, in pool order (paper-mode DSC ranks equal difficulties by text, as
+        upstream does; a view carries no text).
     """
 
     view: Any
@@ -38,6 +41,7 @@ class LoadedPools:
     seq_view: Any | None
     seq_grades: Any | None
     simulated: bool
+    problems: tuple[str, ...] = ()
 
     @property
     def n_problems(self) -> int:
@@ -99,7 +103,7 @@ def load_pools(
             inputs.sequential, prompts=prompts, keep_completions=False, sequential=True
         )
         seq_grades, seq_view = _grade_and_view(seq_pool, mode, None, cache_dir)
-    return LoadedPools(view, grades, seq_view, seq_grades, simulated)
+    return LoadedPools(view, grades, seq_view, seq_grades, simulated, tuple(pool.problems))
 
 
 def evaluate(

@@ -15,6 +15,8 @@ from optscale_apps.records import OPTSCALE_VARIANTS, CurvePoint, OptScaleCell
 
 MAX_CURVE_N = 64
 """``curves.csv`` holds every N from 1 to 64 (or to K, for a pool of fewer samples)."""
+DSC_DEFAULT = "dsc_default"
+"""Setting name of upstream's default DSC run in ``curves.csv`` (its JSON key)."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,10 @@ class PaperResult:
     curves: list[CurvePoint]
     cells: list[OptScaleCell]
     oracle: list[CurvePoint]
+    dsc_default: CurvePoint
+    """Upstream's ``dsc_default`` run (max_sample_size = K, overhead over the first 5 token
+    counts, first on the random stream); written to ``curves.csv`` only, under the setting
+    :data:`DSC_DEFAULT`."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,11 @@ def curve_ns(loaded: LoadedPools) -> range:
     return range(1, min(MAX_CURVE_N, loaded.view.n_samples) + 1)
 
 
-def baseline_curves(loaded: LoadedPools) -> list[CurvePoint]:
-    """BoN, SC, ESC, ASC, DSC (upstream's ``max_sample_size`` sweep) and MR-Thinking, N = 1..64."""
+def baseline_curves(loaded: LoadedPools) -> tuple[list[CurvePoint], CurvePoint]:
+    """BoN, SC, ESC, ASC, DSC (upstream's ``max_sample_size`` sweep) and MR-Thinking, N = 1..64.
+
+    Also returns upstream's default DSC run, which comes first on DSC's random stream.
+    """
     from optscale_baselines import (
         AdaptiveSC,
         BestOfN,
@@ -82,15 +91,19 @@ def baseline_curves(loaded: LoadedPools) -> list[CurvePoint]:
         loaded, "ASC", "threshold=0.95", lambda n: AdaptiveSC(threshold=0.95, max_n=n, mode="paper")
     )
     sizes = curve_ns(loaded)
-    _, sweep = DifficultyAdaptiveSC.paper_sweep(loaded.view, sizes=sizes, default_size=sizes[-1])
+    default, sweep = DifficultyAdaptiveSC.paper_sweep(
+        loaded.view, sizes=sizes, default_size=sizes[-1], problems=loaded.problems or None
+    )
     for n, decisions in zip(sizes, sweep, strict=True):
         result = evaluate(loaded, _Fixed(f"dsc@{n}", decisions))
         curves.append(CurvePoint("DSC", "", n, result.accuracy, result.mean_tokens))
+    result = evaluate(loaded, _Fixed(DSC_DEFAULT, default))
+    dsc_default = CurvePoint("DSC", DSC_DEFAULT, sizes[-1], result.accuracy, result.mean_tokens)
     if loaded.seq_view is not None:
         curves += _curve(
             loaded, "MR-Thinking", "", lambda n: MRThinking(n, mode="paper"), sequential=True
         )
-    return curves
+    return curves, dsc_default
 
 
 def optscale_cells(
@@ -143,8 +156,10 @@ def optscale_cells(
 
 def run_paper(loaded: LoadedPools, published: Published) -> PaperResult:
     """Paper mode on one loaded pool: curves, OptScale grid and the oracle bound."""
+    curves, dsc_default = baseline_curves(loaded)
     return PaperResult(
-        curves=baseline_curves(loaded),
+        curves=curves,
         cells=optscale_cells(loaded, published),
         oracle=oracle_curve(loaded),
+        dsc_default=dsc_default,
     )

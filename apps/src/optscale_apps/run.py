@@ -77,7 +77,8 @@ def _write_paper(config: RunConfig, loaded: LoadedPools, published: Published) -
     out = config.out_dir
     table = paper_table(config.spec, loaded.simulated, result.curves, result.cells, published)
     written = write_table(table, out)
-    write_rows_csv(out / "curves.csv", CURVE_COLUMNS, curve_rows(result.curves))
+    curves = [*result.curves, result.dsc_default]  # the default run is in the CSV only
+    write_rows_csv(out / "curves.csv", CURVE_COLUMNS, curve_rows(curves))
     write_rows_csv(out / "optscale_cells.csv", CELL_COLUMNS, cell_rows(result.cells))
     written += [out / "curves.csv", out / "optscale_cells.csv"]
     kind = "SIMULATED pool" if loaded.simulated else "REAL pool"

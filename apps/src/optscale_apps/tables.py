@@ -43,7 +43,7 @@ def _text(cell: Cell) -> str:
     if cell is None:
         return ""
     if isinstance(cell, float):
-        return f"{cell:.6g}"
+        return repr(float(cell))  # the shortest text that reads back as the same float
     return str(cell)
 
 

@@ -242,11 +242,22 @@ def _dsc_hard_search(pre: list[list[Answer]], max_size: int, allocate: list[int]
             left = idx + 1
 
 
-def dsc_paper(view: View, max_size: int, rng: random.Random, overhead_prefix: int) -> DSCResult:
-    """dsc.py's evaluation for one ``max_sample_size``, both binary searches included."""
+def dsc_paper(
+    view: View,
+    max_size: int,
+    rng: random.Random,
+    overhead_prefix: int,
+    problems: Sequence[str] | None = None,
+) -> DSCResult:
+    """dsc.py's evaluation for one ``max_sample_size``, both binary searches included.
+
+    Problems are sorted as upstream sorts its ``(difficulty, problem text, ...)`` tuples
+    (Python's stable sort; no texts: all equal).
+    """
     rows = [answers(view, p) for p in range(len(view.answer_ids))]
     difficulty = [1 - np.mean(list(view.scores[p])) for p in range(len(rows))]
-    order = sorted(range(len(rows)), key=lambda p: (difficulty[p], p))
+    texts = [""] * len(rows) if problems is None else list(problems)
+    order = sorted(range(len(rows)), key=lambda p: (difficulty[p], texts[p]))
     pre = [rows[p] for p in order]
     allocate = [0] * len(pre)
     midpoints = _dsc_easy_search(pre, max_size, rng, allocate)

@@ -120,6 +120,41 @@ def test_paper_sweep_matches_upstream_loop(seed):
     assert any(d.easy.any() and not d.easy.all() for d in sweep)
 
 
+def tied_view(seed, problems, k):
+    """``graded_view`` with scores on a coarse grid: many problems share a mean score."""
+    view = graded_view(seed, problems, k)
+    scores = np.repeat(np.round(view.scores[:, :1] * 4) / 4, k, axis=1)
+    return make_view(view.answer_ids, scores, tokens=view.tokens)
+
+
+def test_paper_breaks_difficulty_ties_by_problem_text():
+    view = tied_view(3, 30, 24)
+    means = view.scores.mean(axis=1)
+    assert len(set(means.tolist())) < 10  # ties everywhere
+    texts = [f"problem {(7 * p) % 30:02d}" for p in range(30)]  # text order != row order
+    default, sweep = DifficultyAdaptiveSC.paper_sweep(
+        view, range(1, 25), default_size=24, problems=texts
+    )
+    _, by_row = DifficultyAdaptiveSC.paper_sweep(view, range(1, 25), default_size=24)
+    oracle_rng = random.Random(42)
+    expected = [dsc_paper(view, 24, oracle_rng, 5, texts)] + [
+        dsc_paper(view, m, oracle_rng, 4, texts) for m in range(1, 25)
+    ]
+    for got, want in zip([default, *sweep], expected, strict=True):
+        assert got.n_used.tolist() == want.n_used
+        assert [answer_of(view, p, got.pick[p]) for p in range(30)] == want.answers
+        assert got.easy.tolist() == want.easy
+        assert got.extra_tokens == want.overhead
+    assert any(
+        a.easy.tolist() != b.easy.tolist() for a, b in zip(sweep, by_row, strict=True)
+    )  # the tie-break matters on this pool
+
+
+def test_problem_texts_must_match_the_rows():
+    with pytest.raises(ValueError, match="2 texts for a view of 4 rows"):
+        DifficultyAdaptiveSC(6, problems=("a", "b")).run(two_easy_two_hard())
+
+
 def test_run_uses_a_fresh_seeded_stream():
     view = random_view(np.random.default_rng(5), 30, 16)
     default, _ = DifficultyAdaptiveSC.paper_sweep(view, [], default_size=16)

@@ -87,7 +87,7 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
         time.sleep(0.005)
     assert process.wait() == -signal.SIGKILL, "the run ended before it could be killed"
     assert not out.exists()
-    assert journal.read_bytes().count(b"\n") < 16
+    assert journal.read_bytes().count(b"\n") < 1 + 16  # the settings header, then samples
 
     assert main(generate_args(out, *settings)) == 0
     got, expected = json.loads(out.read_text()), json.loads(reference.read_text())
@@ -95,7 +95,8 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
         assert item["score"]["completions"] == ref["score"]["completions"]
         assert item["score"]["completion_tokens"] == ref["score"]["completion_tokens"]
         np.testing.assert_allclose(item["score"]["scores"], ref["score"]["scores"], rtol=1e-5)
-    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    header, *lines = (json.loads(line) for line in journal.read_text().splitlines())
+    assert header["settings"]["seed"] == 3
     assert sorted((r["problem"], r["sample"]) for r in lines) == [
         (i, j) for i in range(4) for j in range(4)
     ]  # every sample journaled exactly once: none lost, none duplicated

@@ -47,10 +47,11 @@ def test_shard_journals_are_read_together(tmp_path: Path) -> None:
     assert sorted(Journal(tmp_path).load()) == [(0, 0), (0, 1), (1, 0)]
 
 
-def test_first_copy_of_a_sample_wins(tmp_path: Path) -> None:
+def test_two_different_copies_of_a_sample_are_refused(tmp_path: Path) -> None:
     first, second = records(1)[0], SampleRecord(0, 0, "other", 1, 0.5, 0.5)
     Journal(tmp_path).append([first, second])
-    assert Journal(tmp_path).load()[(0, 0)] == first
+    with pytest.raises(JournalError, match=r"line 2: sample \(0, 0\) differs from .* line 1"):
+        Journal(tmp_path).load()
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,9 @@ def test_a_bad_line_names_file_line_and_field(tmp_path: Path, line: str, message
 
 def test_settings_are_recorded_then_enforced(tmp_path: Path) -> None:
     Journal(tmp_path).check_settings({"seed": 0, "n": 4})
-    Journal(tmp_path).check_settings({"n": 4, "seed": 0})
+    journal = Journal(tmp_path)
+    journal.check_settings({"n": 4, "seed": 0})
+    journal.append(records(1))
     with pytest.raises(JournalError, match="field 'seed' is 0 in the existing run but 1 now"):
         Journal(tmp_path).check_settings({"seed": 1, "n": 4})
     (tmp_path / "run.json").write_text("{oops")

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import heapq
 import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from optscale_math import (
     Allocator,
     AllocatorDecision,
@@ -99,3 +102,57 @@ def test_budget_respects_max_n_and_bad_input() -> None:
         allocate_budget([0.5], [0.1], 0.9, 0.0, 10)
     with pytest.raises(ValueError, match="shapes"):
         allocate_budget([0.5, 0.6], [0.1, 0.1, 0.1], 0.9, 1.0, 10)
+
+
+def _greedy_one_at_a_time(
+    mu: np.ndarray, sigma: np.ndarray, target: float, cost: np.ndarray, budget: float, cap: int
+) -> np.ndarray:
+    """The slow obvious greedy: one sample per step, best log gain per unit cost first."""
+    law = TruncatedNormal01(mu, sigma)
+    log_f, log_sf = law.logcdf(target), law.logsf(target)
+    counts, left = np.zeros(mu.size, dtype=np.int64), budget
+    heap = [(-(log_sf[i] - np.log(cost[i])), i) for i in range(mu.size) if np.isfinite(log_sf[i])]
+    heapq.heapify(heap)
+    while heap:
+        _, i = heapq.heappop(heap)
+        if cost[i] > left or counts[i] >= cap:
+            continue
+        counts[i] += 1
+        left -= cost[i]
+        gain = counts[i] * log_f[i] + log_sf[i]
+        if np.isfinite(gain):
+            heapq.heappush(heap, (-(gain - np.log(cost[i])), i))
+    return counts
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    size=st.integers(1, 8),
+    budget=st.floats(0.0, 300.0),
+    cap=st.integers(0, 40),
+)
+def test_bulk_greedy_takes_the_samples_the_one_at_a_time_greedy_takes(
+    seed: int, size: int, budget: float, cap: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    mu, sigma = rng.uniform(-0.5, 1.5, size), np.exp(rng.uniform(np.log(1e-3), 0.0, size))
+    cost = rng.choice([0.5, 1.0, 3.0, 7.25], size)
+    expected = _greedy_one_at_a_time(mu, sigma, 0.8, cost, budget, cap)
+    np.testing.assert_array_equal(
+        allocate_budget(mu, sigma, 0.8, cost, budget, max_n=cap), expected
+    )
+
+
+def test_budget_run_time_does_not_grow_with_budget_over_cost() -> None:
+    # A million dollars at a millionth each: 10^12 one-at-a-time steps, a handful of bulk rounds.
+    mu, sigma = np.array([0.5, 0.7, 0.95]), np.array([0.1, 0.2, 0.05])
+    counts = allocate_budget(mu, sigma, 0.9, 1e-6, 1e6, max_n=10**12)
+    assert counts.sum() == 10**12
+    assert np.sum(counts * 1e-6) <= 1e6 * (1 + 1e-12)
+
+
+def test_budget_refuses_more_samples_than_float_counts_hold() -> None:
+    with pytest.raises(ValueError, match="max_n"):
+        allocate_budget([0.5], [0.1], 0.9, 1e-300, 1e300)
+    assert allocate_budget([0.5], [0.1], 0.9, 1e-300, 1e300, max_n=7).tolist() == [7]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -44,3 +45,41 @@ def test_help_names_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert exited.value.code == 0
     out = capsys.readouterr().out
     assert all(command in out for command in ("fetch", "grade", "simulate"))
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == (
+        f"optscale-pools {importlib.metadata.version('optscale-pools')}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["grade", "pool.json"],
+        ["grade", "pool.json", "--prompts", "p.json", "--workers", "0"],
+        ["grade", "pool.json", "--prompts", "p.json", "--run-deadline", "inf"],
+        ["fetch", "--deadline", "-1"],
+        ["nothing"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_error_message_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "two\nlines"
+    folder.mkdir()
+    (folder / "pool.json").write_text("[")
+    assert main(["grade", str(folder / "pool.json"), "--prompts", str(folder / "none")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("optscale-pools grade: error: ")

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from optscale_pools import ChecksumError, NoSourceError, data_file, fetch, load_manifest
+from optscale_pools import (
+    ChecksumError,
+    FetchError,
+    NoSourceError,
+    PoolFormatError,
+    UnsafePathError,
+    data_file,
+    fetch,
+    load_manifest,
+)
 from optscale_pools.cli import main
 
 FILES = {
@@ -59,19 +72,26 @@ def manifest(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def server(mirror: Path) -> Iterator[str]:
-    handler = partial(CountingHandler, directory=str(mirror))
+@contextmanager
+def serving(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on a free port of 127.0.0.1 in a thread; yield the base URL."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    CountingHandler.requests = []
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()
         thread.join()
+
+
+@pytest.fixture
+def server(mirror: Path) -> Iterator[str]:
+    CountingHandler.requests = []
+    with serving(partial(CountingHandler, directory=str(mirror))) as url:
+        yield url
 
 
 def test_fetch_over_http_verifies_and_skips_verified_files(
@@ -186,3 +206,183 @@ def test_repository_manifest_matches_the_mirror() -> None:
     upstream = json.loads((Path(folder) / "MANIFEST.json").read_text())["files"]
     by_path = {f["path"]: f["sha256"] for f in upstream}
     assert all(by_path[entry.path] == entry.sha256 for entry in entries)
+
+
+class HostileHandler(BaseHTTPRequestHandler):
+    """Misbehaving mirror: drips, floods, or fails, by path prefix."""
+
+    requests: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        HostileHandler.requests.append(self.path)
+        kind = self.path.strip("/").split("/")[0]
+        if kind in ("missing", "broken"):
+            self.send_error(404 if kind == "missing" else 500)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(2**31))
+        self.end_headers()
+        try:
+            while True:  # "drip": one byte per 0.2 s; "flood": 2 GB in blocks
+                self.wfile.write(b"x" if kind == "drip" else b"x" * 65536)
+                self.wfile.flush()
+                if kind == "drip":
+                    time.sleep(0.2)
+        except OSError:
+            return
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the test output quiet."""
+
+
+@pytest.fixture
+def hostile() -> Iterator[str]:
+    HostileHandler.requests = []
+    with serving(HostileHandler) as url:
+        yield url
+
+
+def one_entry_manifest(tmp_path: Path, relpath: str, data: bytes = b"x" * 34) -> Path:
+    entry = {
+        "path": relpath,
+        "url": None,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({"files": [entry]}))
+    return path
+
+
+def bounded(call: Callable[[], object], guard: float = 60.0) -> BaseException | None:
+    """Run ``call`` in a thread; fail the test if it is still running after ``guard`` seconds."""
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as error:
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(guard)
+    assert not thread.is_alive(), f"still running after the {guard} s guard"
+    return outcome[0]
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_dripping_server_ends_at_the_deadline(tmp_path: Path, hostile: str) -> None:
+    manifest = one_entry_manifest(tmp_path, "drip/file.json")
+    cache = tmp_path / "cache"
+    error = bounded(
+        lambda: fetch(
+            cache=cache,
+            manifest=manifest,
+            mirror=hostile,
+            progress=False,
+            read_timeout=5,
+            deadline=1.0,
+            retries=2,
+        )
+    )
+    assert isinstance(error, FetchError)
+    message = str(error)
+    assert "deadline" in message
+    assert f"{hostile}/drip/file.json" in message
+    assert "drip/file.json" in message.split(" from ")[0]
+    assert files_under(tmp_path / "cache") == []
+
+
+def test_a_flooding_server_is_cut_at_the_manifest_size(tmp_path: Path, hostile: str) -> None:
+    manifest = one_entry_manifest(tmp_path, "flood/file.json")
+    error = bounded(
+        lambda: fetch(cache=tmp_path / "cache", manifest=manifest, mirror=hostile, progress=False)
+    )
+    assert isinstance(error, ChecksumError)
+    assert "more than the manifest's 34 bytes" in str(error)
+    assert files_under(tmp_path / "cache") == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "cause", "tries"), [("missing", "HTTP 404", 1), ("broken", "HTTP 500", 3)]
+)
+def test_http_errors_name_url_and_file(
+    tmp_path: Path, hostile: str, kind: str, cause: str, tries: int
+) -> None:
+    manifest = one_entry_manifest(tmp_path, f"{kind}/file.json")
+    with pytest.raises(FetchError) as caught:
+        fetch(
+            cache=tmp_path / "cache",
+            manifest=manifest,
+            mirror=hostile,
+            progress=False,
+            retries=2,
+            pause=0.01,
+        )
+    message = str(caught.value)
+    assert cause in message
+    assert f"cannot download {kind}/file.json from {hostile}/{kind}/file.json" in message
+    assert "OPTSCALE_DATA_MIRROR" in message
+    assert len(HostileHandler.requests) == tries
+    assert "\n" not in message
+
+
+def test_a_refused_connection_names_url_and_file(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    manifest = one_entry_manifest(tmp_path, "data/file.json")
+    mirror = f"http://127.0.0.1:{port}"
+    with pytest.raises(
+        FetchError, match=rf"data/file\.json from {mirror}/data/file\.json: .*refused"
+    ):
+        fetch(cache=tmp_path / "c", manifest=manifest, mirror=mirror, progress=False, pause=0.01)
+
+
+@pytest.mark.parametrize(
+    "relpath", ["../escape.json", "a/../../escape.json", "/tmp/abs.json", "C:/x.json", "a//b", ""]
+)
+def test_manifest_paths_leaving_the_cache_are_refused(
+    tmp_path: Path,
+    mirror: Path,
+    relpath: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    manifest = one_entry_manifest(tmp_path, relpath)
+    cache = tmp_path / "deep" / "cache"
+    with pytest.raises(PoolFormatError, match=r"one\.json: record 0: field 'path': unsafe"):
+        fetch(cache=cache, manifest=manifest, mirror=str(mirror), progress=False)
+    monkeypatch.setenv("OPTSCALE_MANIFEST", str(manifest))
+    assert main(["fetch", "--cache", str(cache)]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+    assert [p for p in files_under(tmp_path) if p.name not in ("one.json",)] == files_under(mirror)
+
+
+def test_a_symlink_out_of_the_cache_is_refused(
+    tmp_path: Path, manifest: Path, mirror: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    cache = tmp_path / "cache"
+    (cache / "upstream").mkdir(parents=True)
+    (cache / "upstream" / "data").symlink_to(outside)
+    with pytest.raises(UnsafePathError, match="resolves outside"):
+        fetch("data/*", cache=cache, manifest=manifest, mirror=str(mirror), progress=False)
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("read_timeout", 0), ("read_timeout", math.inf), ("deadline", math.nan), ("retries", -1)],
+)
+def test_limits_must_be_sane(tmp_path: Path, manifest: Path, option: str, value: float) -> None:
+    with pytest.raises(ValueError, match=rf"^{option} must be "):
+        fetch(cache=tmp_path, manifest=manifest, mirror="unused", **{option: value})
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]

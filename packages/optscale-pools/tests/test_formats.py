@@ -17,6 +17,7 @@ from optscale_pools import (
     PoolFormatError,
     PoolJsonlWriter,
     extract_boxed,
+    jsonread,
     read_pool_jsonl,
     read_prompts,
     read_search_and_learn,
@@ -159,9 +160,9 @@ def test_streaming_reader_matches_json_load(
 ) -> None:
     path = tmp_path / "pool.json"
     path.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n\n")
-    monkeypatch.setattr(upstream_module, "_CHUNK", chunk)
+    monkeypatch.setattr(jsonread, "_CHUNK", chunk)
     with path.open("rb") as stream:
-        items = list(upstream_module.iter_json_list(stream, str(path)))
+        items = list(jsonread.iter_json_list(stream, str(path)))
     assert items == json.loads(path.read_text())
 
 

@@ -77,11 +77,14 @@ def test_raw_ids_match_the_obvious_implementation(preds: list[list[str | None]])
 
 
 def test_grade_answers_both_orders_and_clusters() -> None:
-    correct, swapped, clusters = grade_answers("2", ["2", "2.0", "3", "\\frac{4}{2}", "x+"], 5)
+    correct, swapped, clusters, timeouts = grade_answers(
+        "2", ["2", "2.0", "3", "\\frac{4}{2}", "x+"], 5
+    )
+    assert timeouts == 0
     assert correct == [True, True, False, True, False]
     assert swapped == correct
     assert clusters == [0, 0, 1, 0, 2]
-    correct, _, clusters = grade_answers("\\frac{1}{2}", ["0.5", "\\frac12", "1/2", "2"], 5)
+    correct, _, clusters, _ = grade_answers("\\frac{1}{2}", ["0.5", "\\frac12", "1/2", "2"], 5)
     assert correct == [True, True, True, False]
     assert clusters == [0, 0, 0, 1]
 
@@ -93,8 +96,10 @@ def test_gsm8k_gold_is_a_worked_solution() -> None:
 
 def test_hard_deadline_kills_a_stuck_task() -> None:
     tasks = [(range(5),), (range(10**18),), (["not", "numbers"],), (range(3),)]
-    results = run_tasks(sum, tasks, workers=2, deadlines=[120, 1, 120, 120], progress=False)
-    assert results == [10, None, None, 3]
+    run = run_tasks(sum, tasks, workers=2, deadlines=[120, 1, 120, 120], progress=False)
+    assert run.results == [10, None, None, 3]
+    assert run.timed_out == (1,)
+    assert run.expired == ()
 
 
 def make_pool(tmp_path: Path) -> tuple[Pool, Path, Path]:
@@ -147,7 +152,7 @@ def test_grades_match_in_process_grading(graded: tuple[Pool, Grades, Path, Path,
     np.testing.assert_array_equal(grades.raw_ids, raw_answer_ids(pool.preds))
     for row in range(pool.n_problems):
         uniques = list(dict.fromkeys(a for a in pool.preds[row] if a is not None))
-        correct, swapped, clusters = grade_answers(pool.golds[row], uniques, 5)
+        correct, swapped, clusters, _ = grade_answers(pool.golds[row], uniques, 5)
         for col, answer in enumerate(pool.preds[row]):
             if answer is None:
                 assert not grades.correct[row, col]

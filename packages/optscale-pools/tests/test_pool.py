@@ -59,7 +59,7 @@ def test_bad_in_memory_pool(changes: dict[str, Any], message: str) -> None:
         ({"problem": "p", "answer": "1", "completions": ["x"], "scores": "high"}, "'scores'"),
         (
             {"problem": "p", "answer": "1", "completions": ["x"], "scores": [["a"]]},
-            "'scores': expected numbers",
+            "'scores': step reward 'a' is not a number in \\[0, 1\\]",
         ),
         (
             {"problem": "p", "answer": "1", "completions": ["x"], "scores": []},

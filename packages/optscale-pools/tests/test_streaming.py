@@ -11,8 +11,7 @@ from unittest import mock
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from optscale_pools import PoolFormatError
-from optscale_pools import upstream as upstream_module
+from optscale_pools import PoolFormatError, jsonread
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -23,8 +22,8 @@ json_values = st.recursive(
 
 def stream_items(data: bytes, chunk: int) -> tuple[list[Any], str]:
     hasher = hashlib.sha256()
-    with mock.patch.object(upstream_module, "_CHUNK", chunk):
-        items = list(upstream_module.iter_json_list(io.BytesIO(data), "doc.json", hasher))
+    with mock.patch.object(jsonread, "_CHUNK", chunk):
+        items = list(jsonread.iter_json_list(io.BytesIO(data), "doc.json", hasher))
     return items, hasher.hexdigest()
 
 

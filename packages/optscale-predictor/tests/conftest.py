@@ -134,3 +134,13 @@ def tiny_splits(rng: np.random.Generator) -> tuple[Split, Split]:
     train = Split(problems=problems[:12], labels=labels[:12], levels=levels[:12])
     val = Split(problems=problems[12:], labels=labels[12:], levels=levels[12:])
     return train, val
+
+
+@pytest.fixture
+def light_checkpoint(tmp_path: Path, tiny_backbone: Path, tiny_splits: tuple[Split, Split]) -> Path:
+    """A light predictor trained on the tiny splits (max_length 60)."""
+    from optscale_predictor import LightConfig, train
+
+    config = LightConfig(backbone=str(tiny_backbone), max_length=60, folds=3, alphas=(1.0, 10.0))
+    train(tmp_path / "light", config=config, data=tiny_splits, progress=False)
+    return tmp_path / "light"

@@ -6,23 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from optscale_predictor import (
-    LightConfig,
     PriorPredictor,
     Split,
     predict_priors,
     read_labels,
-    train,
 )
 from optscale_predictor.cli import main
 
 pytest.importorskip("torch")
-
-
-@pytest.fixture
-def light_checkpoint(tmp_path: Path, tiny_backbone: Path, tiny_splits: tuple[Split, Split]) -> Path:
-    config = LightConfig(backbone=str(tiny_backbone), max_length=60, folds=3, alphas=(1.0, 10.0))
-    train(tmp_path / "light", config=config, data=tiny_splits, progress=False)
-    return tmp_path / "light"
 
 
 def test_light_training_writes_a_checkpoint_that_predicts(
@@ -84,7 +75,7 @@ def test_cli_reports_bad_prompts_in_one_line_and_writes_nothing(
     assert main([*args, "--checkpoint", str(light_checkpoint)]) == 1
     error = capsys.readouterr().err
     assert error.count("\n") == 1
-    assert f"{prompts}: record 1 has no field 'problem' or 'question'" in error
+    assert f"{prompts}: record 1: field 'problem': missing (nor 'question')" in error
     assert not out.exists()
 
 

@@ -25,9 +25,9 @@ def test_read_problems_takes_problem_or_question(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("records", "message"),
     [
-        ([{"problem": "a"}, {"problem": "  "}], "record 1 has an empty problem text"),
-        ([{"problem": "a"}, {"answer": "3"}], "record 1 has no field 'problem' or 'question'"),
-        ([{"problem": 3}], "record 0 field 'problem' is not a string"),
+        ([{"problem": "a"}, {"problem": "  "}], "record 1: field 'problem': empty text"),
+        ([{"problem": "a"}, {"answer": "3"}], "record 1: field 'problem': missing"),
+        ([{"problem": 3}], "record 0: field 'problem': not a string"),
         ({"problem": "a"}, "expected a JSON list"),
     ],
 )
@@ -43,11 +43,11 @@ def test_bad_problem_files_name_file_record_and_field(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[[0.5, NaN]]", "record 0 field 'sigma' is nan"),
-        ("[[0.5, 0.1], [Infinity, 0.1]]", "record 1 field 'mu' is inf"),
-        ('[[0.5, "x"]]', "record 0 field 'sigma' is not a number"),
-        ("[[0.5]]", "record 0 is not a"),
-        ("[[0.5, -0.1]]", "record 0 field 'sigma' is negative"),
+        ("[[0.5, NaN]]", "record 0: field 'sigma': nan is not finite"),
+        ("[[0.5, 0.1], [Infinity, 0.1]]", "record 1: field 'mu': inf is not finite"),
+        ('[[0.5, "x"]]', "record 0: field 'sigma': not a number"),
+        ("[[0.5]]", "record 0: not a"),
+        ("[[0.5, -0.1]]", "record 0: field 'sigma': negative"),
         ("[[0.5, 0.1", "not valid JSON"),
     ],
 )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -102,13 +102,17 @@ class DifficultyAdaptiveSC(RowPolicy):
     difficulty
         Fair mode only: ``"first_score"`` ranks by the score of each problem's first sample
         (paid for by every problem); ``"prior"`` ranks by ``view.prior_mu`` (no samples spent).
+    problems
+        Paper mode only: the problem texts, one per view row (a view carries no text). Upstream
+        sorts ``(difficulty, problem text, ...)`` tuples, so problems of equal difficulty are
+        ranked by their text; this reproduces it. Without texts, ties keep the view's row order.
 
     Notes
     -----
     Paper mode, step by step:
 
-    1. Difficulty $1 - \bar s_p$ from the mean of ALL ``K`` PRM scores (sorted
-       ascending, stable; upstream breaks exact ties by problem text, which a view lacks).
+    1. Difficulty $1 - \bar s_p$ from the mean of ALL ``K`` PRM scores, sorted ascending;
+       equal difficulties by problem text (``problems``), then by row.
     2. Binary search for the easy boundary (:func:`_binary_search`). Judging problem ``j``
        draws ``random.sample`` of ``M`` of its ``K`` answers (Python's ``random``, seeded 42
        once per upstream run) and calls it easy when ``M == 5``, or when ``M > 5`` and the
@@ -130,6 +134,7 @@ class DifficultyAdaptiveSC(RowPolicy):
     mode: Mode = "paper"
     overhead_prefix: int = 4
     difficulty: Difficulty = "first_score"
+    problems: tuple[str, ...] | None = field(default=None, repr=False)
     rows_independent: ClassVar[bool] = False
     """Problems are ranked against each other, so replay runs one sample order at a time."""
     verify_order: ClassVar[VerifyOrder] = "gold_pred"
@@ -143,6 +148,8 @@ class DifficultyAdaptiveSC(RowPolicy):
             raise ValueError(
                 f"difficulty must be 'first_score' or 'prior', got {self.difficulty!r}"
             )
+        if self.problems is not None:
+            object.__setattr__(self, "problems", tuple(str(text) for text in self.problems))
         object.__setattr__(self, "name", f"dsc@{self.max_sample_size}")
 
     @classmethod
@@ -163,22 +170,40 @@ class DifficultyAdaptiveSC(RowPolicy):
 
     @classmethod
     def paper_sweep(
-        cls, view: ViewLike, sizes: Iterable[int] = range(1, 65), default_size: int = 64
+        cls,
+        view: ViewLike,
+        sizes: Iterable[int] = range(1, 65),
+        default_size: int = 64,
+        problems: Sequence[str] | None = None,
     ) -> tuple[DSCDecisions, list[DSCDecisions]]:
         """Upstream's whole dsc.py run: the default evaluation, then the ``sizes`` sweep.
 
         One ``random.Random(42)`` is shared in upstream's call order, so every entry matches
-        the corresponding one of upstream's ``*_dsc_results.json``.
+        the corresponding one of upstream's ``*_dsc_results.json`` (``dsc_default`` and
+        ``dsc_max_sample_size_sweep``). ``problems``: the texts that break difficulty ties.
         """
+        texts = None if problems is None else tuple(problems)
         rng = random.Random(PAPER_SEED)
-        default = cls(default_size, "paper", overhead_prefix=SAMPLE_WINDOW).run_with_rng(view, rng)
-        return default, [cls(m, "paper").run_with_rng(view, rng) for m in sizes]
+        default = cls(
+            default_size, "paper", overhead_prefix=SAMPLE_WINDOW, problems=texts
+        ).run_with_rng(view, rng)
+        return default, [cls(m, "paper", problems=texts).run_with_rng(view, rng) for m in sizes]
+
+    def _paper_order(self, view: ViewLike) -> IntArray:
+        """Rows from easy to hard: by difficulty, then problem text, then row (upstream's sort)."""
+        scores = np.ascontiguousarray(view.scores, dtype=np.float64)  # row sums as np.mean's
+        difficulty = (1.0 - scores.mean(axis=1)).tolist()
+        rows = len(difficulty)
+        texts = self.problems if self.problems is not None else ("",) * rows
+        if len(texts) != rows:
+            raise ValueError(f"problems holds {len(texts)} texts for a view of {rows} rows")
+        ranked = sorted(range(rows), key=lambda row: (difficulty[row], texts[row], row))
+        return np.asarray(ranked, dtype=np.int64)
 
     def _paper(self, view: ViewLike, rng: random.Random, k: int) -> DSCDecisions:
         m = self.max_sample_size
-        scores = np.ascontiguousarray(view.scores, dtype=np.float64)  # row sums as np.mean's
         labels = first_seen_labels(np.asarray(view.answer_ids), "paper")
-        order = np.argsort(1.0 - scores.mean(axis=1), kind="stable")
+        order = self._paper_order(view)
         table = beta_stop_table(THRESHOLD, SAMPLE_WINDOW)
 
         def judge(j: int) -> bool:

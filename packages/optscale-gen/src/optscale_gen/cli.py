@@ -35,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ImportError, OSError, ValueError) as error:
         print(f"optscale-gen: error: {error}", file=sys.stderr)
         return 1
+    except RecursionError:  # a reader of another package met JSON nested absurdly deep
+        print("optscale-gen: error: an input file is nested too deeply to read", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -281,14 +284,10 @@ def _make_scorer(args: argparse.Namespace) -> PrmScorer:
 def _allocators(args: argparse.Namespace, n_problems: int) -> Callable[[int], AllocatorLike]:
     from optscale_math import Allocator
 
-    priors: list[list[float]] | None = None
-    if args.priors is not None:
-        priors = json.loads(args.priors.read_text(encoding="utf-8"))
-        if not isinstance(priors, list) or len(priors) != n_problems:
-            raise ValueError(f"{args.priors}: expected a JSON list of {n_problems} [mu, sigma]")
+    priors = None if args.priors is None else _read_priors(args.priors, n_problems)
 
-    def make(index: int) -> AllocatorLike:
-        prior = priors[index] if priors is not None else (None, None)
+    def make(index: int | None) -> AllocatorLike:
+        prior = priors[index] if priors is not None and index is not None else (None, None)
         allocator: AllocatorLike = Allocator(
             target=args.target_score,
             percentile=args.percentile,
@@ -299,7 +298,31 @@ def _allocators(args: argparse.Namespace, n_problems: int) -> Callable[[int], Al
         )
         return allocator
 
+    # Build each once now: a bad option or prior fails before the run directory is written.
+    for index in [None, *range(n_problems if priors is not None else 0)]:
+        try:
+            make(index)
+        except ValueError as error:
+            where = "adaptive options" if index is None else f"{args.priors}: record {index}"
+            raise ValueError(f"{where}: {error}") from None
     return make
+
+
+def _read_priors(path: Path, n_problems: int) -> list[list[float]]:
+    """Read ``[[mu, sigma], ...]``, one pair of finite numbers per problem."""
+    try:
+        priors = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: invalid JSON ({error})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: invalid JSON (nested too deeply)") from None
+    if not isinstance(priors, list) or len(priors) != n_problems:
+        raise ValueError(f"{path}: expected a JSON list of {n_problems} [mu, sigma]")
+    for index, pair in enumerate(priors):
+        numbers = isinstance(pair, list) and len(pair) == 2
+        if not numbers or any(isinstance(v, bool) or not isinstance(v, int | float) for v in pair):
+            raise ValueError(f"{path}: record {index}: expected [mu, sigma] numbers, got {pair!r}")
+    return priors
 
 
 def _sha256(path: Path) -> str:

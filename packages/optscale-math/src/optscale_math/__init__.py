@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 from optscale_math._contract import NO_ANSWER, Decisions, Policy, VerifyOrder, ViewLike
 
 if TYPE_CHECKING:
-    from optscale_math._allocate import Allocator, AllocatorDecision, allocate_budget
+    from optscale_math._allocate import Allocator, AllocatorDecision
+    from optscale_math._budget import allocate_budget
     from optscale_math._estimate import (
         RIDGE_SIGMA,
         SIGMA_CAP,
@@ -51,7 +52,8 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
-    **dict.fromkeys(("Allocator", "AllocatorDecision", "allocate_budget"), "_allocate"),
+    **dict.fromkeys(("Allocator", "AllocatorDecision"), "_allocate"),
+    "allocate_budget": "_budget",
     **dict.fromkeys(
         (
             "RIDGE_SIGMA",

@@ -1,8 +1,7 @@
-"""Deciding how many samples: online per problem (Allocator) and across a batch (budgets)."""
+"""Deciding how many samples online, one problem at a time, as its scores arrive."""
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,8 +10,6 @@ import numpy.typing as npt
 from optscale_math import _validation as check
 from optscale_math._estimate import fit_map, fit_mle
 from optscale_math._sizing import min_samples
-from optscale_math._truncnorm import TruncatedNormal01
-from optscale_math._validation import IntArray
 
 
 @dataclass(frozen=True)
@@ -91,10 +88,14 @@ class Allocator:
         return len(self._scores)
 
     def observe(self, score: float) -> None:
-        """Record the next sample's verifier score (in [0, 1])."""
+        """Record the next sample's verifier score (in [0, 1]); at most ``max_n`` of them."""
         value = float(check.finite("score", score))
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"score must lie in [0, 1], got {value}")
+        if len(self._scores) >= self.max_n:
+            raise ValueError(
+                f"score: already {self.max_n} scores observed, max_n = {self.max_n} allows no more"
+            )
         self._scores.append(value)
         if self._planned is None and len(self._scores) == self.peek:
             self._planned = self._plan(np.array([self._scores]))
@@ -111,74 +112,3 @@ class Allocator:
         """Stop now? and how many samples in total are planned (``peek`` until the fit)."""
         planned = self.peek if self._planned is None else self._planned
         return AllocatorDecision(stop=self.n_observed >= planned, planned_n=planned)
-
-
-def allocate_budget(
-    mu: npt.ArrayLike,
-    sigma: npt.ArrayLike,
-    target: npt.ArrayLike,
-    cost_per_sample: npt.ArrayLike,
-    budget: float,
-    *,
-    max_n: int | None = None,
-) -> IntArray:
-    """Allocate samples to maximise the expected number of problems whose best reaches target.
-
-    Parameters
-    ----------
-    mu, sigma
-        Per-problem score laws (``[P]``).
-    target
-        Score to reach, in (0, 1) (scalar or ``[P]``).
-    cost_per_sample
-        Cost of one sample of each problem (e.g. mean tokens), > 0 (scalar or ``[P]``).
-    budget
-        Total cost allowed (>= 0).
-    max_n
-        Optional cap on samples per problem.
-
-    Returns
-    -------
-    numpy.ndarray
-        int64 ``[P]`` sample counts with total cost <= ``budget``.
-
-    Notes
-    -----
-    Problem i solved with n samples has :math:`P_i(n) = 1 - F_i(s)^n`; the n-th sample adds
-    :math:`F_i(s)^{n-1}(1 - F_i(s))`, which never grows with n. Greedy takes the sample with
-    the largest gain per unit cost while it fits in the budget (ties: lowest problem index).
-    With equal costs this is optimal (a concave separable objective); with unequal costs it is
-    the classic greedy for a concave knapsack, within one sample's gain of the optimum.
-    """
-    budget = float(check.finite("budget", budget))
-    if budget < 0:
-        raise ValueError("budget must be >= 0")
-    mu_a = check.finite("mu", mu)
-    sigma_a = check.positive("sigma", sigma)
-    target_a = check.open_unit("target", target)
-    cost_a = check.positive("cost_per_sample", cost_per_sample)
-    mu_a, sigma_a, target_a, cost_a = check.broadcast(
-        mu=mu_a, sigma=sigma_a, target=target_a, cost_per_sample=cost_a
-    )
-    if mu_a.ndim != 1:
-        raise ValueError(f"mu must be 1-D [P], got shape {mu_a.shape}")
-    cap = None if max_n is None else check.count("max_n", max_n, minimum=0)
-    law = TruncatedNormal01(mu_a, sigma_a)
-    log_f, log_sf = law.logcdf(target_a), law.logsf(target_a)
-    counts = np.zeros(mu_a.size, dtype=np.int64)
-    # Priority: log gain per unit cost of problem i's next sample, n = counts[i].
-    heap = [
-        (-(log_sf[i] - np.log(cost_a[i])), i) for i in range(mu_a.size) if np.isfinite(log_sf[i])
-    ]
-    heapq.heapify(heap)
-    left = budget
-    while heap:
-        _, i = heapq.heappop(heap)
-        if cost_a[i] > left or (cap is not None and counts[i] >= cap):
-            continue
-        counts[i] += 1
-        left -= cost_a[i]
-        gain = counts[i] * log_f[i] + log_sf[i]
-        if np.isfinite(gain):
-            heapq.heappush(heap, (-(gain - np.log(cost_a[i])), i))
-    return counts

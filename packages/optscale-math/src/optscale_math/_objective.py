@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from optscale_math._truncnorm import LOG_SQRT_2PI, log1mexp, log_ndtr_diff
+from optscale_math._mass import LOG_SQRT_2PI, log1mexp, log_ndtr_diff
 from optscale_math._validation import FloatArray
 
 _SQRT2 = float(np.sqrt(2.0))

@@ -51,11 +51,17 @@ def _fits(
     x = np.frombuffer(peeks, dtype=np.float64).reshape(shape)
     prior = np.frombuffer(priors, dtype=np.float64).reshape(2, -1) if variant == "map" else None
     if mode == "paper":
-        if prior is None:
-            return upstream_fit(x)
-        return upstream_fit(x, prior[0], prior[1])
-    fit = fit_mle(x) if prior is None else fit_map(x, prior[0], prior[1])
-    return fit.mu, fit.sigma
+        mu, sigma = upstream_fit(x) if prior is None else upstream_fit(x, prior[0], prior[1])
+    else:
+        fit = fit_mle(x) if prior is None else fit_map(x, prior[0], prior[1])
+        mu, sigma = fit.mu, fit.sigma
+    return _frozen(mu), _frozen(sigma)
+
+
+def _frozen(array: FloatArray) -> FloatArray:
+    """Make a cached result read-only, so that no caller can change what later calls receive."""
+    array.setflags(write=False)
+    return array
 
 
 @lru_cache(maxsize=16)
@@ -63,12 +69,13 @@ def _grid_quantile_table(
     mu: bytes, sigma: bytes, percentiles: tuple[float, ...], max_n: int
 ) -> FloatArray:
     """Grid quantiles of one panel's fits for a whole row of the grid (shared by its cells)."""
-    return upstream_grid_quantile_table(
+    table = upstream_grid_quantile_table(
         np.frombuffer(mu, dtype=np.float64),
         np.frombuffer(sigma, dtype=np.float64),
         percentiles,
         max_n=max_n,
     )
+    return _frozen(table)
 
 
 def best_of_first(scores: npt.ArrayLike, empty: npt.ArrayLike, n_used: npt.ArrayLike) -> IntArray:

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optscale_math import _validation as check
-from optscale_math._truncnorm import log_cdf_inside
+from optscale_math._mass import log_cdf_sf
 from optscale_math._validation import IntArray
 
 
@@ -51,6 +51,10 @@ def min_samples(
     ``max_n``; ``F(s) = 0`` gives ``min_n``. Because the ratio is rounded, the candidate and
     its neighbour below are re-checked with the condition :math:`N \ln F(s) \le \ln p` itself.
 
+    Every finite ``mu`` and finite ``sigma > 0`` is answered from its law, the float limits
+    included: a tiny ``sigma`` is a point mass at clip(mu, 0, 1), a huge one the uniform law,
+    and a huge ``|mu|`` a point mass at the nearer end of [0, 1].
+
     Examples
     --------
     >>> int(min_samples(0.8, 0.1, 0.95, 0.05, max_n=256))
@@ -67,7 +71,7 @@ def min_samples(
     mu_a, sigma_a, target_a, p_a = check.broadcast(
         mu=mu_a, sigma=sigma_a, target=target_a, percentile=p_a
     )
-    log_f = log_cdf_inside(mu_a, sigma_a, target_a)
+    log_f = log_cdf_sf(mu_a, sigma_a, target_a)[0]
     log_p = np.log(p_a)
     never = log_f >= 0.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

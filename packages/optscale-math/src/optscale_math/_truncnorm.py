@@ -7,68 +7,23 @@ import numpy.typing as npt
 from scipy import special
 
 from optscale_math import _validation as check
+from optscale_math._mass import (
+    LOG_HALF,
+    SIGMA_TINY,
+    bisect_quantile,
+    is_flat,
+    log1mexp,
+    log_cdf_sf,
+    log_density,
+    log_ndtr_diff,
+)
 from optscale_math._validation import FloatArray
 
-LOG_HALF = float(np.log(0.5))
-LOG_SQRT_2PI = float(0.5 * np.log(2.0 * np.pi))
 # Tanh-sinh (double exponential) rule on (0, 1): u = 1 / (1 + exp(-pi sinh t)); log u is kept
 # exactly so that nodes next to 0 and 1 keep their meaning.
 _TS_T = np.arange(-4.0, 4.0 + 1e-12, 1.0 / 32.0)
 _TS_LOG_U = -np.logaddexp(0.0, -np.pi * np.sinh(_TS_T))
 _TS_W = (np.pi / 2.0) * np.cosh(_TS_T) / np.cosh((np.pi / 2.0) * np.sinh(_TS_T)) ** 2 / 64.0
-
-
-def log1mexp(x: FloatArray) -> FloatArray:
-    """``log(1 - exp(x))`` for ``x <= 0``, accurate at both ends (Maechler's switch at -ln 2)."""
-    x = np.asarray(x, dtype=np.float64)
-    out = np.empty_like(x)
-    near = x > LOG_HALF
-    with np.errstate(divide="ignore"):
-        out[near] = np.log(-np.expm1(x[near]))
-        out[~near] = np.log1p(-np.exp(x[~near]))
-    return out
-
-
-def log_ndtr_diff(lo: FloatArray, hi: FloatArray) -> FloatArray:
-    r"""``log(Phi(hi) - Phi(lo))`` for ``lo <= hi``, in log space so that far tails stay finite.
-
-    Notes
-    -----
-    Intervals above zero are mirrored (:math:`\Phi(h)-\Phi(l) = \Phi(-l)-\Phi(-h)`) so the
-    subtraction always happens in the lower tail, where ``log_ndtr`` keeps full relative precision:
-    :math:`\log\Phi(h) + \log(1 - e^{\log\Phi(l) - \log\Phi(h)})`. An interval straddling
-    zero uses :math:`\log(1 - \Phi(l) - \Phi(-h))`. Each entry evaluates its own branch only.
-    """
-    lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
-    flip = lo > 0
-    lo2 = np.where(flip, -hi, lo)
-    hi2 = np.where(flip, -lo, hi)
-    out = np.empty(lo2.shape)
-    mid = hi2 > 0
-    with np.errstate(divide="ignore"):
-        out[mid] = np.log1p(-(special.ndtr(lo2[mid]) + special.ndtr(-hi2[mid])))
-    tail = ~mid
-    log_hi = special.log_ndtr(hi2[tail])
-    log_lo = special.log_ndtr(lo2[tail])
-    out[tail] = log_hi + log1mexp(np.minimum(log_lo - log_hi, 0.0))
-    return out
-
-
-def log_cdf_inside(mu: FloatArray, sigma: FloatArray, x: FloatArray) -> FloatArray:
-    """``log F(x)`` for x in [0, 1] and validated, broadcast arrays: the lean path of min_samples.
-
-    The complement form ``log1p(-sf)`` is computed only where F(x) > 1/2.
-    """
-    shape = np.shape(mu)
-    mu, sigma, x = (np.atleast_1d(v).reshape(-1) for v in (mu, sigma, x))
-    a, b, z = -mu / sigma, (1.0 - mu) / sigma, (x - mu) / sigma
-    log_z = log_ndtr_diff(a, b)
-    log_cdf = log_ndtr_diff(a, np.maximum(z, a)) - log_z
-    high = log_cdf > LOG_HALF
-    log_sf = log_ndtr_diff(np.minimum(z[high], b[high]), b[high]) - log_z[high]
-    log_cdf[high] = log1mexp(np.minimum(log_sf, 0.0))
-    out: FloatArray = np.minimum(log_cdf, 0.0).reshape(shape)
-    return out
 
 
 class TruncatedNormal01:
@@ -77,8 +32,9 @@ class TruncatedNormal01:
     Parameters
     ----------
     mu, sigma
-        Location and scale of the untruncated normal. ``mu`` may lie far outside [0, 1] (real fits
-        reach 139); ``sigma`` must be > 0 and may be as small as 1e-6.
+        Location and scale of the untruncated normal: any finite ``mu`` (real fits reach 139) and
+        any finite ``sigma > 0``. The limits are exact: sigma -> 0 is a point mass at
+        clip(mu, 0, 1), sigma -> inf the uniform law, |mu| -> inf a point mass at the nearer end.
 
     Notes
     -----
@@ -100,20 +56,21 @@ class TruncatedNormal01:
         mu_a = check.finite("mu", mu)
         sigma_a = check.positive("sigma", sigma)
         self.mu, self.sigma = check.broadcast(mu=mu_a, sigma=sigma_a)
-        self.a = -self.mu / self.sigma
-        self.b = (1.0 - self.mu) / self.sigma
+        w = 1.0 / np.maximum(self.sigma, SIGMA_TINY)
+        with np.errstate(over="ignore"):
+            self.a, self.b = -self.mu * w, (1.0 - self.mu) * w
         self.log_z = log_ndtr_diff(self.a, self.b)
-
-    def _z(self, x: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-        x_a = check.as_float("x", x)
-        x_c = np.clip(x_a, 0.0, 1.0)
-        return x_a, (x_c - self.mu) / self.sigma
+        # Laws the closed-form inverse cannot represent (flat, or mu / sigma beyond 1e6, where
+        # a and b lose their digits): their quantiles are found by bisection on the exact cdf.
+        self._bisect = is_flat(self.mu, self.sigma) | ~(
+            np.isfinite(self.log_z) & (np.minimum(np.abs(self.a), np.abs(self.b)) < 1e6)
+        )
 
     def logpdf(self, x: npt.ArrayLike) -> FloatArray:
         """Log density; ``-inf`` outside [0, 1]."""
-        x_a, z = self._z(x)
+        x_a = check.number("x", x)
         inside = (x_a >= 0) & (x_a <= 1)
-        value = -0.5 * z * z - LOG_SQRT_2PI - np.log(self.sigma) - self.log_z
+        value = log_density(self.mu, self.sigma, np.clip(x_a, 0.0, 1.0))
         out: FloatArray = np.where(inside, value, -np.inf)
         return out
 
@@ -123,16 +80,10 @@ class TruncatedNormal01:
         return out
 
     def _log_cdf_sf(self, x: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-        x_a, z = self._z(x)
-        z, a, b = np.broadcast_arrays(z, self.a, self.b)
-        log_cdf = log_ndtr_diff(a, np.maximum(z, a)) - self.log_z
-        log_sf = log_ndtr_diff(np.minimum(z, b), b) - self.log_z
-        log_cdf, log_sf = (
-            np.where(log_cdf > LOG_HALF, log1mexp(np.minimum(log_sf, 0.0)), log_cdf),
-            np.where(log_sf > LOG_HALF, log1mexp(np.minimum(log_cdf, 0.0)), log_sf),
-        )
-        log_cdf = np.where(x_a < 0, -np.inf, np.where(x_a >= 1, 0.0, np.minimum(log_cdf, 0.0)))
-        log_sf = np.where(x_a < 0, 0.0, np.where(x_a >= 1, -np.inf, np.minimum(log_sf, 0.0)))
+        x_a = check.number("x", x)
+        log_cdf, log_sf = log_cdf_sf(self.mu, self.sigma, np.clip(x_a, 0.0, 1.0))
+        log_cdf = np.where(x_a < 0, -np.inf, np.where(x_a >= 1, 0.0, log_cdf))
+        log_sf = np.where(x_a < 0, 0.0, np.where(x_a >= 1, -np.inf, log_sf))
         return log_cdf, log_sf
 
     def logcdf(self, x: npt.ArrayLike) -> FloatArray:
@@ -165,11 +116,17 @@ class TruncatedNormal01:
             )
             value = np.clip(self.mu + self.sigma * z, 0.0, 1.0)
         out: FloatArray = np.where(np.isnan(value), np.where(lower < LOG_HALF, 0.0, 1.0), value)
+        bisect = np.broadcast_to(self._bisect, out.shape)
+        if np.any(bisect):
+            mu, sigma, log_q, log_1mq = (
+                np.broadcast_to(v, out.shape)[bisect] for v in (self.mu, self.sigma, log_q, log_1mq)
+            )
+            out[bisect] = bisect_quantile(mu, sigma, log_q, log_1mq)
         return out
 
     def ppf(self, q: npt.ArrayLike) -> FloatArray:
         """Quantile function F^-1(q) for q in [0, 1]."""
-        q_a = check.as_float("q", q)
+        q_a = check.number("q", q)
         if np.any((q_a < 0) | (q_a > 1)):
             raise ValueError("q must lie in [0, 1]")
         with np.errstate(divide="ignore"):
@@ -191,7 +148,7 @@ class TruncatedNormal01:
 
     def max_ppf(self, q: npt.ArrayLike, n: npt.ArrayLike) -> FloatArray:
         """Quantile of the max of ``n`` draws: F^-1(q^(1/n)), with 1 - q^(1/n) kept exact."""
-        q_a = check.as_float("q", q)
+        q_a = check.number("q", q)
         if np.any((q_a < 0) | (q_a > 1)):
             raise ValueError("q must lie in [0, 1]")
         n_a = check.positive("n", n)

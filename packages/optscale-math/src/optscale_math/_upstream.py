@@ -13,8 +13,7 @@ from functools import partial
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
-from scipy.stats import norm
+from scipy import special
 
 from optscale_math import _validation as check
 from optscale_math._validation import FloatArray, IntArray
@@ -69,6 +68,8 @@ def upstream_neg_log_posterior(
 
 
 def _minimize(objective: Callable[[FloatArray], float], start: FloatArray) -> FloatArray:
+    from scipy import optimize  # deferred: importing optscale_math stays cheap without it
+
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         result = optimize.minimize(
@@ -151,6 +152,10 @@ def upstream_grid_quantiles(
     normalised sum is >= p is the quantile (``np.searchsorted``). ``f`` and ``F`` are formed as
     upstream does, with ``scipy.stats.norm`` and no log space: where the truncation mass
     underflows to 0 (mu far outside [0, 1] or tiny sigma) the sums are NaN and the quantile is 0.
+
+    A NaN or infinite ``mu``, or a ``sigma`` that is not finite and > 0, is not a law: upstream's
+    arrays would turn it into a quantile of 0 (N = max_n) through NaN arithmetic alone, so it is
+    refused with a ValueError naming the argument instead.
     """
     table: FloatArray = upstream_grid_quantile_table(mu, sigma, (percentile,), max_n=max_n)[0]
     return table
@@ -163,8 +168,10 @@ def upstream_grid_quantile_table(
 
     The normalised sums do not depend on the percentile, so a grid sweep pays for them once.
     """
-    mu_a = check.as_float("mu", mu).reshape(-1)
-    sigma_a = check.as_float("sigma", sigma).reshape(-1)
+    from scipy.stats import norm  # deferred: scipy.stats alone takes about a second to import
+
+    mu_a = check.finite("mu", mu).reshape(-1)
+    sigma_a = check.positive("sigma", sigma).reshape(-1)
     mu_a, sigma_a = check.broadcast(mu=mu_a, sigma=sigma_a)
     max_n = check.count("max_n", max_n, minimum=1)
     dx = GRID[1] - GRID[0]

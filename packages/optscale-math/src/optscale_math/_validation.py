@@ -30,7 +30,7 @@ def positive(name: str, value: npt.ArrayLike) -> FloatArray:
     """Return a float array whose every entry is finite and > 0."""
     array = finite(name, value)
     if np.any(array <= 0):
-        raise ValueError(f"{name} must be > 0 (got min {array.min()!r})")
+        raise ValueError(f"{name} must be > 0 (got min {float(array.min())!r})")
     return array
 
 
@@ -42,12 +42,26 @@ def open_unit(name: str, value: npt.ArrayLike) -> FloatArray:
     return array
 
 
+def number(name: str, value: npt.ArrayLike) -> FloatArray:
+    """Return a float array without NaN (infinities allowed: they are points of the axis)."""
+    array = as_float(name, value)
+    if np.any(np.isnan(array)):
+        raise ValueError(f"{name} must not be NaN")
+    return array
+
+
+COUNT_MAX = 2**53
+"""Largest count accepted (every integer up to it is exact in float64)."""
+
+
 def count(name: str, value: object, *, minimum: int) -> int:
-    """Return a Python int >= ``minimum`` (bools rejected)."""
+    """Return a Python int in [``minimum``, 2^53] (bools rejected)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise ValueError(f"{name} must be an integer, got {type(value).__name__}")
     if int(value) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {int(value)}")
+    if int(value) > COUNT_MAX:
+        raise ValueError(f"{name} must be <= 2^53, got {int(value)}")
     return int(value)
 
 

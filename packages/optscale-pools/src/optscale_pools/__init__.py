@@ -11,16 +11,19 @@ from typing import TYPE_CHECKING
 
 from optscale_pools.answers import extract_boxed
 from optscale_pools.atomic import (
+    UnsafePathError,
     atomic_output,
     atomic_path,
+    check_relative_name,
+    contained_path,
     write_bytes_atomic,
     write_text_atomic,
 )
 from optscale_pools.crossfit import CrossFitResult, cross_fit, select_cell
+from optscale_pools.download import ChecksumError, FetchError
 from optscale_pools.engine import Method, check_budgets, evaluate
 from optscale_pools.evaluation import CurvePoint, EvalPool, Evaluation, SettingPoint
 from optscale_pools.fetch import (
-    ChecksumError,
     NoSourceError,
     cache_root,
     data_file,
@@ -74,6 +77,7 @@ __all__ = [
     "CurvePoint",
     "EvalPool",
     "Evaluation",
+    "FetchError",
     "Grades",
     "Method",
     "NoSourceError",
@@ -89,10 +93,13 @@ __all__ = [
     "SettingPoint",
     "SimulationParams",
     "TidySamples",
+    "UnsafePathError",
     "atomic_output",
     "atomic_path",
     "cache_root",
     "check_budgets",
+    "check_relative_name",
+    "contained_path",
     "correctness_for",
     "cross_fit",
     "data_file",

@@ -4,6 +4,10 @@ Everything is written to a temporary file beside the target and moved onto it wi
 ``os.replace`` only once complete; on any error the temporary file is removed and the target is
 left as it was. Finished files get the permissions ``open`` would give them (0o666 less the
 umask), not the owner-only ones of ``tempfile.mkstemp``.
+
+Every file whose name comes from input (a manifest entry, a record) is placed with
+[`contained_path`][optscale_pools.contained_path], the one check that a relative name stays inside
+its folder: no absolute path, no ``..``, no symbolic link leading out.
 """
 
 from __future__ import annotations
@@ -14,6 +18,67 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+
+class UnsafePathError(ValueError):
+    """A file name from input would place a file outside its folder (nothing was written)."""
+
+
+def check_relative_name(relpath: str) -> tuple[str, ...]:
+    """Split a relative POSIX file name into its parts, refusing any that could leave a folder.
+
+    Used on its own to validate names when they are read (a manifest), and by
+    [`contained_path`][optscale_pools.contained_path] when a file is placed.
+
+    Raises
+    ------
+    UnsafePathError
+        When ``relpath`` is empty, absolute (``/x``, ``C:x``, or starting with a backslash), or
+        holds a ``..``, a ``.``, an empty part or a NUL character.
+    """
+    parts = tuple(relpath.replace("\\", "/").split("/"))
+    bad = (
+        not relpath
+        or "\0" in relpath
+        or relpath.startswith(("/", "\\"))
+        or (len(relpath) > 1 and relpath[1] == ":")
+        or any(part in ("", ".", "..") for part in parts)
+    )
+    if bad:
+        msg = f"unsafe file name {relpath!r}: must be a plain relative path"
+        raise UnsafePathError(msg)
+    return parts
+
+
+def contained_path(root: str | Path, relpath: str) -> Path:
+    """Return ``root / relpath``, refusing any name that could leave ``root``.
+
+    Parameters
+    ----------
+    root
+        The folder every file must stay in (a cache or output folder).
+    relpath
+        A relative POSIX path taken from input, e.g. a manifest entry's ``path``.
+
+    Returns
+    -------
+    pathlib.Path
+        The joined path, known to lie inside ``root`` even after resolving symbolic links that
+        already exist on disk.
+
+    Raises
+    ------
+    UnsafePathError
+        When ``relpath`` is not a plain relative name (see
+        [`check_relative_name`][optscale_pools.check_relative_name]) or resolves outside ``root``.
+    """
+    parts = check_relative_name(relpath)
+    base = Path(root)
+    target = base.joinpath(*parts)
+    if not target.resolve().is_relative_to(base.resolve()):
+        msg = f"unsafe file name {relpath!r}: resolves outside {root}"
+        raise UnsafePathError(msg)
+    return target
 
 
 def _file_mode() -> int:

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from scipy.optimize import Bounds, differential_evolution
 from scipy.stats import truncnorm
 
+from optscale_pools import jsonread
 from optscale_pools.atomic import write_text_atomic
 from optscale_pools.simulation_model import (
     DATASETS,
@@ -372,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _read(path: Path) -> Any:
     """Parse an upstream JSON file."""
-    return json.loads(path.read_text())
+    return jsonread.loads(path.read_bytes(), str(path))
 
 
 def _normalise(text: str) -> str:

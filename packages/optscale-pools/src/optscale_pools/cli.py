@@ -2,24 +2,30 @@
 
 Subcommands:
 
-* ``fetch [--only GLOB] [--cache DIR]``: download and verify the files of ``data/manifest.json``;
-* ``grade POOL --prompts PROMPTS [--mode paper|fair]``: grade a pool (cached) and print a summary;
+* ``fetch [--only GLOB] [--cache-dir DIR] [--deadline S]``: download and verify the files of
+  ``data/manifest.json``;
+* ``grade POOL --prompts PROMPTS [--mode paper|fair] [--problem-deadline S] [--run-deadline S]``:
+  grade a pool (cached) and print a summary;
 * ``simulate --dataset DS [--seed S] [--out DIR]``: write a SIMULATED pool in the upstream format.
 
-Bad input ends the command with exit status 1 and a one-line error on stderr.
+Bad input ends the command with exit status 1 and a one-line error on stderr, a usage error with
+exit status 2; Ctrl-C with exit status 130, without a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from optscale_pools.fetch import ChecksumError, cache_root, data_file, fetch
-from optscale_pools.grading import grade_pool
+from optscale_pools.download import ChecksumError
+from optscale_pools.fetch import FILE_DEADLINE, cache_root, data_file, fetch
+from optscale_pools.grading import PROBLEM_DEADLINE, RUN_DEADLINE, grade_pool
 from optscale_pools.jsonl import read_pool_jsonl
 from optscale_pools.pool import Pool, PoolFormatError
 from optscale_pools.upstream import read_upstream_pool
@@ -34,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="optscale-pools",
         description="Completion pools for OptScale: fetch data, grade pools, simulate pools.",
     )
+    version = importlib.metadata.version("optscale-pools")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     fetch_parser = commands.add_parser(
@@ -46,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     fetch_parser.add_argument("--only", metavar="GLOB", help="only paths matching this glob")
-    fetch_parser.add_argument("--cache", metavar="DIR", type=Path, help="cache folder")
+    fetch_parser.add_argument(
+        "--cache-dir", "--cache", dest="cache", metavar="DIR", type=Path, help="cache folder"
+    )
+    _add_seconds(fetch_parser, "--deadline", FILE_DEADLINE, "one file may take, retries included")
+    fetch_parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     grade_parser = commands.add_parser(
         "grade",
@@ -60,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade_parser.add_argument("pool", type=Path, metavar="POOL", help="pool file")
     grade_parser.add_argument(
-        "--prompts", type=Path, required=True, help="prompts file the pool must match"
+        "--prompts",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="prompts file the pool must match",
     )
     grade_parser.add_argument(
         "--mode",
@@ -68,8 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
         default="paper",
         help="answer ids: raw strings (paper) or math-verify clusters (fair)",
     )
-    grade_parser.add_argument("--workers", type=int, default=None, help="grading processes")
-    grade_parser.add_argument("--cache", type=Path, default=None, help="grades cache folder")
+    grade_parser.add_argument(
+        "--workers", type=_positive, default=None, metavar="N", help="grading processes"
+    )
+    grade_parser.add_argument(
+        "--cache-dir",
+        "--cache",
+        dest="cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="grades cache folder",
+    )
+    _add_seconds(grade_parser, "--problem-deadline", PROBLEM_DEADLINE, "one problem may take")
+    _add_seconds(grade_parser, "--run-deadline", RUN_DEADLINE, "the whole grading may take")
+    grade_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     simulate_parser = commands.add_parser(
         "simulate",
@@ -96,6 +125,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_seconds(parser: argparse.ArgumentParser, flag: str, default: float, what: str) -> None:
+    """Add an option taking a positive number of seconds."""
+    help_text = f"seconds {what} (default {default:g}); past it the work is cut short"
+    parser.add_argument(flag, type=_seconds, default=default, metavar="S", help=help_text)
+
+
+def _seconds(text: str) -> float:
+    """Parse a positive, finite number of seconds (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        msg = f"expected a positive number of seconds, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _positive(text: str) -> int:
+    """Parse a positive integer (argparse type)."""
+    if not text.isdigit() or int(text) < 1:
+        msg = f"expected a positive integer, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
 def read_pool(path: Path, prompts: Path) -> Pool:
     """Read an upstream JSON pool, or a JSONL one when the name ends in ``.jsonl``."""
     if path.suffix == ".jsonl":
@@ -105,7 +160,14 @@ def read_pool(path: Path, prompts: Path) -> Pool:
 
 def _grade(args: argparse.Namespace) -> None:
     pool = read_pool(args.pool, args.prompts)
-    grades = grade_pool(pool, cache=args.cache, workers=args.workers)
+    grades = grade_pool(
+        pool,
+        cache=args.cache,
+        workers=args.workers,
+        problem_deadline=args.problem_deadline,
+        run_deadline=args.run_deadline,
+        progress=not args.no_progress,
+    )
     view = make_view(pool, grades, mode=args.mode)
     distinct = [len(set(row[row >= 0].tolist())) for row in view.answer_ids]
     label = "SIMULATED pool" if pool.simulated else "pool"
@@ -116,7 +178,7 @@ def _grade(args: argparse.Namespace) -> None:
     print(f"mean tokens per sample: {float(np.mean(pool.tokens)):.1f}")
     print(f"mean distinct answers per problem ({args.mode}): {float(np.mean(distinct)):.2f}")
     if grades.failed:
-        print(f"problems whose grading timed out (counted wrong): {list(grades.failed)}")
+        print(f"problems whose grading failed or timed out (counted wrong): {list(grades.failed)}")
 
 
 def _simulate(args: argparse.Namespace) -> None:
@@ -135,7 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "fetch":
-            paths = fetch(args.only, cache=args.cache)
+            paths = fetch(
+                args.only, cache=args.cache, deadline=args.deadline, progress=not args.no_progress
+            )
             where = args.cache if args.cache is not None else cache_root()
             print(f"{len(paths)} files verified under {where}")
         elif args.command == "grade":
@@ -143,8 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             _simulate(args)
     except (PoolFormatError, ChecksumError, OSError, ValueError, KeyError) as error:
-        print(f"optscale-pools {args.command}: error: {error}", file=sys.stderr)
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"optscale-pools {args.command}: error: {message}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"optscale-pools {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

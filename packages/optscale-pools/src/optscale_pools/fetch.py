@@ -12,34 +12,49 @@ Where things are:
 Every file is checked against its sha256 before it lands in the cache (written to a temp file in
 the same directory, then renamed), so the cache holds verified files only; a file already there
 with the right checksum is not fetched again.
+
+Downloads are bounded: every read waits at most ``READ_TIMEOUT`` seconds, each file has an
+overall deadline (``FILE_DEADLINE`` seconds, retries included), a failed connection or a
+server error is retried ``RETRIES`` times with a growing pause, and no more than the
+manifest's size plus one byte is ever read, so a source serving too much fails its checksum at
+once. A manifest path that would leave the cache (``../``, an absolute path) is refused when the
+manifest is read.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
-import json
 import os
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from tqdm import tqdm
 
-from optscale_pools.atomic import atomic_output
+from optscale_pools import jsonread
+from optscale_pools.atomic import UnsafePathError, check_relative_name, contained_path
+from optscale_pools.download import Expected, Limits, download
+from optscale_pools.pool import PoolFormatError
 
 MIRROR_ENV = "OPTSCALE_DATA_MIRROR"
 CACHE_ENV = "OPTSCALE_CACHE"
 MANIFEST_ENV = "OPTSCALE_MANIFEST"
 _BLOCK = 1 << 20
 
+READ_TIMEOUT = 30.0
+"""Seconds one connect or read of a download may wait for data."""
 
-class ChecksumError(RuntimeError):
-    """A downloaded file does not match the sha256 of the manifest (it was not kept)."""
+FILE_DEADLINE = 300.0
+"""Seconds one file's download may take in all, retries included."""
+
+RETRIES = 3
+"""Further attempts after a failed connection, a timeout or an HTTP 5xx answer."""
 
 
 class NoSourceError(FileNotFoundError):
@@ -86,13 +101,42 @@ def cache_root() -> Path:
 
 
 def load_manifest(path: str | Path | None = None) -> list[ManifestEntry]:
-    """Read the manifest's file list (``path`` defaults to :func:`find_manifest`)."""
+    """Read and check the manifest's file list (``path`` defaults to ``find_manifest()``).
+
+    Raises
+    ------
+    PoolFormatError
+        When the manifest is not valid JSON or an entry is malformed, naming the entry and the
+        field; a ``path`` that is absolute or holds ``..`` is refused here, before any download.
+    """
     manifest = Path(path) if path is not None else find_manifest()
-    data = json.loads(manifest.read_text(encoding="utf-8"))
-    return [
-        ManifestEntry(path=f["path"], url=f.get("url"), sha256=f["sha256"], bytes=int(f["bytes"]))
-        for f in data["files"]
-    ]
+    source = str(manifest)
+    data = jsonread.loads(manifest.read_bytes(), source)
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list):
+        raise PoolFormatError(source, None, "files", "expected an object with a list 'files'")
+    return [_entry(item, source, index) for index, item in enumerate(files)]
+
+
+def _entry(item: Any, source: str, index: int) -> ManifestEntry:
+    """Check one manifest entry (types, a safe relative path, a sha256, a size)."""
+    if not isinstance(item, dict):
+        raise PoolFormatError(source, index, None, "expected an object per file")
+    relpath, url, sha256, size = (item.get(k) for k in ("path", "url", "sha256", "bytes"))
+    if not isinstance(relpath, str):
+        raise PoolFormatError(source, index, "path", "missing or not a string")
+    try:
+        check_relative_name(relpath)
+    except UnsafePathError as error:
+        raise PoolFormatError(source, index, "path", str(error)) from None
+    if url is not None and not isinstance(url, str):
+        raise PoolFormatError(source, index, "url", "not a string or null")
+    hexdigits = set("0123456789abcdef")
+    if not (isinstance(sha256, str) and len(sha256) == 64 and set(sha256) <= hexdigits):
+        raise PoolFormatError(source, index, "sha256", "not 64 lowercase hex digits")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size < 1 << 40:
+        raise PoolFormatError(source, index, "bytes", "not an integer in [0, 2**40)")
+    return ManifestEntry(path=relpath, url=url, sha256=sha256, bytes=size)
 
 
 def source_url(entry: ManifestEntry, mirror: str | None = None) -> str:
@@ -115,6 +159,10 @@ def fetch(
     manifest: str | Path | None = None,
     mirror: str | None = None,
     progress: bool = True,
+    read_timeout: float = READ_TIMEOUT,
+    deadline: float = FILE_DEADLINE,
+    retries: int = RETRIES,
+    pause: float = 1.0,
 ) -> list[Path]:
     """Download the manifest's files (those matching the glob ``only``) into the cache.
 
@@ -133,6 +181,14 @@ def fetch(
         Base replacing the upstream URLs (default ``$OPTSCALE_DATA_MIRROR``).
     progress
         Show tqdm progress bars.
+    read_timeout
+        Seconds one connect or read may wait for data.
+    deadline
+        Seconds one file may take in all, retries included.
+    retries
+        Further attempts after a failed connection, a timeout or an HTTP 5xx answer.
+    pause
+        Seconds before the first retry, doubled before each next one.
 
     Returns
     -------
@@ -142,9 +198,11 @@ def fetch(
     Raises
     ------
     ChecksumError
-        When a download's sha256 differs from the manifest (nothing is written).
-    OSError
-        When a source cannot be read (``urllib.error.URLError`` for URLs).
+        When a download's size or sha256 differs from the manifest (nothing is written).
+    FetchError
+        When a source cannot be read within the limits (an ``OSError`` naming URL and file).
+    PoolFormatError
+        When the manifest is malformed or an entry's path would leave the cache.
     """
     entries = [e for e in load_manifest(manifest) if only is None or fnmatch.fnmatch(e.path, only)]
     if not entries:
@@ -157,11 +215,12 @@ def fetch(
         if skipped:
             note = f"skipped {len(skipped)} files with no public URL (set {MIRROR_ENV}): "
             print(note + ", ".join(skipped), file=sys.stderr)
+    limits = Limits(read_timeout, deadline, retries, pause)
     paths = []
     bar = tqdm(entries, desc="fetch", unit="file", disable=not progress)
     for entry in bar:
         bar.set_postfix_str(entry.path, refresh=False)
-        paths.append(_fetch_one(entry, root / "upstream", mirror))
+        paths.append(_fetch_one(entry, root / "upstream", mirror, limits))
     return paths
 
 
@@ -175,40 +234,25 @@ def data_file(relpath: str, *, cache: str | Path | None = None) -> Path:
         msg = f"{relpath!r} is not in the manifest {find_manifest()}"
         raise KeyError(msg)
     root = Path(cache) if cache is not None else cache_root()
-    return _fetch_one(entries[0], root / "upstream", None)
+    limits = Limits(read_timeout=READ_TIMEOUT, deadline=FILE_DEADLINE, retries=RETRIES)
+    return _fetch_one(entries[0], root / "upstream", None, limits)
 
 
-def _fetch_one(entry: ManifestEntry, root: Path, mirror: str | None) -> Path:
+def _fetch_one(entry: ManifestEntry, root: Path, mirror: str | None, limits: Limits) -> Path:
     """Return the cached file, downloading and verifying it first if needed."""
-    target = root / entry.path
-    if target.is_file() and _sha256_file(target) == entry.sha256:
+    target = contained_path(root, entry.path)
+    cached = target.is_file() and target.stat().st_size == entry.bytes
+    if cached and _sha256_file(target) == entry.sha256:
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     url = source_url(entry, mirror)
-    with atomic_output(target, binary=True) as out, _open(url) as stream:
-        digest = hashlib.sha256()
-        for block in _iter_blocks(stream):
-            digest.update(block)
-            out.write(block)
-        if digest.hexdigest() != entry.sha256:
-            msg = (
-                f"{url}: sha256 {digest.hexdigest()} does not match the manifest's "
-                f"{entry.sha256} for {entry.path}; the file was not kept"
-            )
-            raise ChecksumError(msg)
+    base = mirror if mirror is not None else os.environ.get(MIRROR_ENV)
+    hint = (
+        f"check the mirror {base} ({MIRROR_ENV})"
+        if base
+        else f"set {MIRROR_ENV} to a folder or URL holding the upstream files"
+    )
+    download(url, target, Expected(entry.path, entry.bytes, entry.sha256), limits, hint)
     return target
-
-
-def _open(url: str) -> IO[bytes]:
-    """Open a ``file://`` or ``http(s)://`` URL for reading bytes."""
-    if url.startswith("file://"):
-        local = urllib.request.url2pathname(urllib.parse.urlparse(url).path)
-        return Path(local).open("rb")
-    if not url.startswith(("http://", "https://")):
-        msg = f"unsupported URL scheme: {url}"
-        raise ValueError(msg)
-    response: IO[bytes] = urllib.request.urlopen(url, timeout=60)
-    return response
 
 
 def _sha256_file(path: Path) -> str:

@@ -5,7 +5,13 @@ argument orders (math-verify is not symmetric and upstream's bon.py swaps them),
 answers are clustered by math-verify equivalence (fair mode's answer ids). Paper mode's answer ids
 are the raw strings. Results are stored as ``.npz`` + a JSON sidecar under ``<cache>/grades/``,
 keyed by the pool file's sha256, the graded content (golds and answers) and :data:`GRADER_VERSION`,
-so a second run grades nothing.
+so a second run grades nothing. The sidecar holds the sha256 of the arrays: a cache entry that
+does not verify (truncated, edited, unreadable) is graded again, with a one-line notice.
+
+Grading is bounded in time: each math-verify call by ``CALL_TIMEOUT``, each problem by
+``PROBLEM_DEADLINE`` (its worker is killed), the whole run by ``RUN_DEADLINE`` (every
+problem not graded by then is given up). A problem cut short counts as wrong, is listed in
+``Grades.failed`` and named in a notice on stderr; a run cut by its deadline is not cached.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,19 +29,27 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from optscale_pools.atomic import atomic_output, write_text_atomic
 from optscale_pools.fetch import cache_root
+from optscale_pools.gradecache import ARRAYS, load_entry, save_entry
 from optscale_pools.pool import Pool
 from optscale_pools.protocol import NO_ANSWER
-from optscale_pools.workers import run_tasks
+from optscale_pools.workers import TaskRun, run_tasks
 
-GRADER_VERSION = "1"
-"""Bumped whenever grading changes its results; part of the cache key."""
+GRADER_VERSION = "2"
+"""Bumped whenever grading changes its results or its cache format; part of the cache key."""
 
 CALL_TIMEOUT = 5
 """Seconds one math-verify ``parse`` or ``verify`` call may take (math-verify's own timeout)."""
 
-_ARRAYS = ("correct", "correct_swapped", "raw_ids", "cluster_ids")
+PROBLEM_DEADLINE = 120.0
+"""Seconds the grading of one problem may take in all before its worker is killed.
+
+A problem with ``u`` distinct answers makes up to ``2 + 3u + u**2`` math-verify calls, so the
+deadline is ``min(PROBLEM_DEADLINE, CALL_TIMEOUT * (2 + 3u + u**2))``; an easy problem takes
+well under a second."""
+
+RUN_DEADLINE = 3600.0
+"""Seconds one grading run may take in all; problems not graded by then count as wrong."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +72,9 @@ class Grades:
         answers whose representative it is equivalent to in either argument order, else starts
         a new one.
     failed
-        Problems whose grading crashed or ran past the hard deadline; their answers count as
-        wrong and each distinct answer is its own cluster.
+        Problems whose grading crashed, ran past the problem deadline or was not done within
+        the run deadline; their answers count as wrong and each distinct answer is its own
+        cluster.
     """
 
     correct: npt.NDArray[np.bool_]
@@ -67,9 +84,21 @@ class Grades:
     failed: tuple[int, ...] = ()
 
 
+class _TimeoutCount(logging.Handler):
+    """Counts math-verify's "Timeout during ..." warnings (and keeps them off stderr)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith("Timeout during"):
+            self.count += 1
+
+
 def grade_answers(
     gold: str, answers: list[str], timeout: int
-) -> tuple[list[bool], list[bool], list[int]]:
+) -> tuple[list[bool], list[bool], list[int], int]:
     r"""Grade the distinct answers of one problem (runs in a worker process).
 
     Both sides are wrapped in ``\boxed{}`` unless already boxed and parsed once each; a parse
@@ -77,10 +106,23 @@ def grade_answers(
 
     Returns
     -------
-    tuple of lists
+    tuple
         ``verify(gold, answer)``, ``verify(answer, gold)`` and the cluster index of each answer,
-        in the order given.
+        in the order given, and the number of math-verify calls that timed out.
     """
+    logger = logging.getLogger("math_verify")
+    counter = _TimeoutCount()
+    logger.addHandler(counter)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        return (*_grade(gold, answers, timeout), counter.count)
+    finally:
+        logger.removeHandler(counter)
+        logger.propagate = propagate
+
+
+def _grade(gold: str, answers: list[str], timeout: int) -> tuple[list[bool], list[bool], list[int]]:
+    """Grade and cluster (see [`grade_answers`][optscale_pools.grading.grade_answers])."""
     from math_verify import parse, verify  # type: ignore[import-untyped]
 
     def parsed(text: str) -> Any:
@@ -133,14 +175,17 @@ def raw_answer_ids(preds: list[list[str | None]]) -> npt.NDArray[np.int64]:
     return ids
 
 
-def grades_key(pool: Pool, timeout: int = CALL_TIMEOUT) -> str:
-    """Cache key: sha256 of the pool file, the graded content and the grader's versions."""
+def grades_key(
+    pool: Pool, timeout: int = CALL_TIMEOUT, problem_deadline: float = PROBLEM_DEADLINE
+) -> str:
+    """Cache key: sha256 of the pool file, the graded content, the limits and the versions."""
     digest = hashlib.sha256()
     header = {
         "pool_sha256": pool.sha256,
         "grader": GRADER_VERSION,
         "math_verify": importlib.metadata.version("math-verify"),
         "timeout": timeout,
+        "problem_deadline": problem_deadline,
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
     digest.update(json.dumps([pool.golds, pool.preds]).encode())
@@ -153,6 +198,8 @@ def grade_pool(
     cache: str | Path | bool | None = None,
     workers: int | None = None,
     timeout: int = CALL_TIMEOUT,
+    problem_deadline: float = PROBLEM_DEADLINE,
+    run_deadline: float = RUN_DEADLINE,
     progress: bool = True,
 ) -> Grades:
     """Grade every sample of ``pool`` (or load the cached grades).
@@ -166,8 +213,13 @@ def grade_pool(
     workers
         Worker processes (default: the number of CPUs).
     timeout
-        Per-call math-verify timeout in seconds. A problem whose grading runs past
-        ``(2 + calls) * timeout`` seconds in total is killed and listed in ``Grades.failed``.
+        Per-call math-verify timeout in seconds (a call past it counts as "not equal").
+    problem_deadline
+        Seconds one problem's grading may take (see ``PROBLEM_DEADLINE``); a problem past
+        it is killed, counted wrong and listed in ``Grades.failed``.
+    run_deadline
+        Seconds the whole run may take; problems not graded by then are counted wrong, listed
+        in ``Grades.failed``, and the result is not cached.
     progress
         Show a progress bar.
 
@@ -175,22 +227,31 @@ def grade_pool(
     -------
     Grades
     """
+    _check_limits(timeout, problem_deadline, run_deadline)
     folder = _grades_folder(cache)
-    key = grades_key(pool, timeout)
+    key = grades_key(pool, timeout, problem_deadline)
     if folder is not None:
-        cached = load_grades(folder, key, pool)
-        if cached is not None:
-            return cached
+        entry = load_entry(folder, key, pool.scores.shape)
+        if entry is not None:
+            values, failed_rows = entry
+            return Grades(
+                correct=values["correct"].astype(np.bool_),
+                correct_swapped=values["correct_swapped"].astype(np.bool_),
+                raw_ids=values["raw_ids"].astype(np.int64),
+                cluster_ids=values["cluster_ids"].astype(np.int64),
+                failed=failed_rows,
+            )
     shape = pool.scores.shape
     raw_ids = raw_answer_ids(pool.preds)
     uniques = [list(dict.fromkeys(a for a in row if a is not None)) for row in pool.preds]
     tasks = [(pool.golds[row], uniques[row], timeout) for row in range(shape[0])]
-    deadlines = [float(timeout * (2 + 3 * len(u) + len(u) ** 2)) for u in uniques]
-    results = run_tasks(
+    deadlines = [min(problem_deadline, timeout * (2 + 3 * len(u) + len(u) ** 2)) for u in uniques]
+    run = run_tasks(
         grade_answers,
         tasks,
         workers=workers or os.cpu_count() or 1,
         deadlines=deadlines,
+        run_deadline=run_deadline,
         description="grade",
         progress=progress,
     )
@@ -198,55 +259,78 @@ def grade_pool(
     swapped = np.zeros(shape, dtype=np.bool_)
     cluster_ids = np.full(shape, NO_ANSWER, dtype=np.int64)
     failed = []
-    for row, result in enumerate(results):
+    timeouts = 0
+    for row, result in enumerate(run.results):
         present = raw_ids[row] >= 0
         if result is None:
             failed.append(row)
             cluster_ids[row, present] = raw_ids[row, present]
             continue
-        flags, flags_swapped, clusters = (np.asarray(r) for r in result)
+        timeouts += result[3]
+        flags, flags_swapped, clusters = (np.asarray(r) for r in result[:3])
         if len(uniques[row]):
             correct[row, present] = flags[raw_ids[row, present]]
             swapped[row, present] = flags_swapped[raw_ids[row, present]]
             cluster_ids[row, present] = clusters[raw_ids[row, present]]
     grades = Grades(correct, swapped, raw_ids, cluster_ids, tuple(failed))
-    if folder is not None:
-        save_grades(folder, key, grades, pool)
+    _notify(pool, run, len(failed), timeouts, (timeout, problem_deadline, run_deadline))
+    if folder is not None and not run.expired:
+        about = {
+            "grader": GRADER_VERSION,
+            "source": pool.source,
+            "pool_sha256": pool.sha256,
+            "shape": list(shape),
+        }
+        arrays = {name: getattr(grades, name) for name in ARRAYS}
+        save_entry(folder, key, arrays, grades.failed, about)
     return grades
 
 
-def save_grades(folder: Path, key: str, grades: Grades, pool: Pool) -> None:
-    """Store ``grades`` as ``<key>.npz`` + ``<key>.json``, each written atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
-    sidecar = {
-        "grader": GRADER_VERSION,
-        "source": pool.source,
-        "pool_sha256": pool.sha256,
-        "shape": list(pool.scores.shape),
-        "failed": list(grades.failed),
-    }
-    write_text_atomic(folder / f"{key}.json", json.dumps(sidecar, indent=1))
-    with atomic_output(folder / f"{key}.npz", binary=True) as out:
-        np.savez_compressed(out, **{name: getattr(grades, name) for name in _ARRAYS})
+def _check_limits(timeout: int, problem_deadline: float, run_deadline: float) -> None:
+    """Refuse limits that are not positive numbers (NaN, 0, negative)."""
+    for name, value in (
+        ("timeout", timeout),
+        ("problem_deadline", problem_deadline),
+        ("run_deadline", run_deadline),
+    ):
+        if not (isinstance(value, int | float) and value > 0):  # NaN is not > 0
+            msg = f"{name} must be a positive number of seconds, got {value!r}"
+            raise ValueError(msg)
 
 
-def load_grades(folder: Path, key: str, pool: Pool) -> Grades | None:
-    """Load the cached grades for ``key``; None when absent or not matching the pool's shape."""
-    arrays, sidecar = folder / f"{key}.npz", folder / f"{key}.json"
-    if not (arrays.is_file() and sidecar.is_file()):
-        return None
-    meta = json.loads(sidecar.read_text(encoding="utf-8"))
-    with np.load(arrays) as stored:
-        values = {name: stored[name] for name in _ARRAYS}
-    if any(v.shape != pool.scores.shape for v in values.values()):
-        return None
-    return Grades(
-        correct=values["correct"].astype(np.bool_),
-        correct_swapped=values["correct_swapped"].astype(np.bool_),
-        raw_ids=values["raw_ids"].astype(np.int64),
-        cluster_ids=values["cluster_ids"].astype(np.int64),
-        failed=tuple(int(v) for v in meta["failed"]),
-    )
+def _notify(
+    pool: Pool,
+    run: TaskRun,
+    failed: int,
+    timeouts: int,
+    limits: tuple[float, float, float],
+) -> None:
+    """Say on stderr, in one line, what was cut short and counted wrong or not equal."""
+    call, problem, whole = limits
+    parts = []
+    if timeouts:
+        calls = f"{timeouts} math-verify call{'' if timeouts == 1 else 's'}"
+        parts.append(f"{calls} past the {call:g} s call timeout (counted not equal)")
+    if run.timed_out:
+        parts.append(f"{_problems(len(run.timed_out))} past the {problem:g} s problem deadline")
+    if run.expired:
+        parts.append(
+            f"{_problems(len(run.expired))} not graded within the {whole:g} s run deadline"
+        )
+    crashed = failed - len(run.timed_out) - len(run.expired)
+    if crashed:
+        parts.append(f"{_problems(crashed)} whose grader crashed")
+    if parts:
+        note = f"grading {pool.source or '<memory>'}: " + "; ".join(parts)
+        if failed:
+            note += "; the samples of problems cut short count as wrong"
+        if run.expired:
+            note += " and the grades are not cached"
+        print(note, file=sys.stderr)
+
+
+def _problems(count: int) -> str:
+    return f"{count} problem{'' if count == 1 else 's'}"
 
 
 def _grades_folder(cache: str | Path | bool | None) -> Path | None:

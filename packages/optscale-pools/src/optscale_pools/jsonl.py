@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from optscale_pools import jsonread
 from optscale_pools.pool import Pool, PoolFormatError
-from optscale_pools.prompts import Prompts, read_prompts
+from optscale_pools.prompts import Prompts, checked_gold, read_prompts
 from optscale_pools.upstream import PoolBuilder, upstream_record
 
 
@@ -75,15 +77,23 @@ class PoolJsonlWriter:
 
 
 def _truncate_torn_tail(path: Path) -> int:
-    """Cut an incomplete last line off ``path``; return the number of complete lines kept."""
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end < len(data):
-        with path.open("r+b") as handle:
+    """Cut an incomplete last line off ``path``; return the number of complete lines kept.
+
+    The file is read in blocks, so a large pool is never held in memory whole.
+    """
+    lines = end = offset = 0
+    with path.open("r+b") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count = block.count(b"\n")
+            if count:
+                lines += count
+                end = offset + block.rfind(b"\n") + 1
+            offset += len(block)
+        if end < offset:
             handle.truncate(end)
             handle.flush()
             os.fsync(handle.fileno())
-    return data.count(b"\n", 0, end)
+    return lines
 
 
 def read_pool_jsonl(
@@ -105,10 +115,10 @@ def read_pool_jsonl(
     source = str(path)
     loaded = prompts if isinstance(prompts, Prompts) else read_prompts(prompts)
     builder = PoolBuilder(source, keep_completions=keep_completions)
-    data = Path(path).read_bytes()
-    for index, line in enumerate(data.splitlines()):
-        builder.add(_parse_line(line, source, index))
-    return builder.build(loaded, sha256=hashlib.sha256(data).hexdigest(), sequential=sequential)
+    hasher = hashlib.sha256()
+    for _, record in _iter_lines(path, hasher):
+        builder.add(record)
+    return builder.build(loaded, sha256=hasher.hexdigest(), sequential=sequential)
 
 
 def read_search_and_learn(
@@ -140,16 +150,15 @@ def read_search_and_learn(
         raise ValueError(msg)
     source = str(path)
     builder = PoolBuilder(source, keep_completions=keep_completions)
-    data = Path(path).read_bytes()
+    hasher = hashlib.sha256()
     problems: list[str] = []
     golds: list[str] = []
-    for index, line in enumerate(data.splitlines()):
-        record = _parse_line(line, source, index)
+    for index, record in _iter_lines(path, hasher):
         if not isinstance(record, dict):
             raise PoolFormatError(source, index, None, "expected a JSON object per line")
-        for key in ("problem", "answer"):
-            if not isinstance(record.get(key), str):
-                raise PoolFormatError(source, index, key, "missing or not a string")
+        if not isinstance(record.get("problem"), str):
+            raise PoolFormatError(source, index, "problem", "missing or not a string")
+        gold = checked_gold(record.get("answer"), source, index)
         steps = record.get("scores")
         if not isinstance(steps, list):
             raise PoolFormatError(source, index, "scores", "missing or not a list")
@@ -173,29 +182,42 @@ def read_search_and_learn(
             )
         )
         problems.append(record["problem"])
-        golds.append(record["answer"])
+        golds.append(gold)
     prompts = Prompts(problems=problems, golds=golds, ids=[None] * len(problems), source=source)
-    return builder.build(prompts, sha256=hashlib.sha256(data).hexdigest())
+    return builder.build(prompts, sha256=hasher.hexdigest())
 
 
 def _step_scores(value: Any, source: str, index: int) -> tuple[float, float]:
-    """(mean, last) of one sample's step rewards; a plain number is its own mean and last."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value), float(value)
-    if isinstance(value, list) and all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in value
-    ):
-        if not value:
-            return 0.0, 0.0
-        return sum(value) / len(value), float(value[-1])
-    detail = f"expected numbers or lists of numbers, got {value!r}"
-    raise PoolFormatError(source, index, "scores", detail)
+    """(mean, last) of one sample's step rewards; a plain number is its own mean and last.
+
+    The values are checked to lie in ``[0, 1]`` before any arithmetic, so a huge integer
+    (``10**400``) is an error naming the field, not an ``OverflowError``.
+    """
+    steps = value if isinstance(value, list) else [value]
+    for step in steps:
+        number = isinstance(step, int | float) and not isinstance(step, bool)
+        if not number or not 0 <= step <= 1:
+            text = repr(step) if len(repr(step)) <= 40 else repr(step)[:37] + "..."
+            detail = f"step reward {text} is not a number in [0, 1]"
+            raise PoolFormatError(source, index, "scores", detail)
+    if not steps:
+        return 0.0, 0.0
+    return sum(steps) / len(steps), float(steps[-1])
 
 
-def _parse_line(line: bytes, source: str, index: int) -> Any:
-    """Decode one JSONL line, naming the line on failure."""
-    try:
-        return json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        detail = f"truncated or invalid JSON line: {error}"
-        raise PoolFormatError(source, index, None, detail) from error
+def _iter_lines(path: str | Path, hasher: Any) -> Iterator[tuple[int, Any]]:
+    """Yield ``(index, record)`` per line, reading one line at a time and hashing every byte.
+
+    A blank line is an error (the writer never leaves one); so is a last line without its
+    newline only when it is not valid JSON (a hand-written file may lack the final newline).
+    """
+    source = str(path)
+    offset = 0
+    with Path(path).open("rb") as stream:
+        for index, line in enumerate(stream):
+            hasher.update(line)
+            content = line.rstrip(b"\r\n")
+            if not content.strip():
+                raise PoolFormatError(source, index, None, "blank line (expected one JSON item)")
+            yield index, jsonread.loads(content, source, index, start=offset)
+            offset += len(line)

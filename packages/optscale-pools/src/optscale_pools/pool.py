@@ -53,7 +53,9 @@ class Pool:
     tokens
         Completion tokens per sample, ``[P, K]`` int ``>= 0``.
     preds
-        Extracted answer per sample (content of the last ``\boxed{}``), ``None`` when absent.
+        Extracted answer per sample (content of the last ``\boxed{}``, upstream's rule for
+        nested boxes: [`extract_boxed`][optscale_pools.extract_boxed] with ``"paper"``),
+        ``None`` when absent.
     empty
         ``[P, K]`` bool: the completion text is the empty string.
     completions

@@ -8,12 +8,13 @@ number from it). Upstream never checks that pool item ``i`` belongs to prompt ``
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from optscale_pools.jsonread import iter_json_list
 from optscale_pools.pool import PoolFormatError
 
 _SPACE = re.compile(r"\s+")
@@ -55,39 +56,47 @@ def read_prompts(path: str | Path) -> Prompts:
     Raises
     ------
     PoolFormatError
-        On invalid JSON, a non-list top level, an empty list, or a record without a text or gold
-        (naming the record index and the field).
+        On invalid JSON, a non-list top level, an empty list, or a record without a text or with
+        an empty or non-finite gold (naming the record index and the field). The file is read one
+        record at a time.
     """
     source = str(path)
-    try:
-        records = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise PoolFormatError(source, None, None, f"invalid JSON: {error}") from error
-    if not isinstance(records, list):
-        raise PoolFormatError(source, None, None, "top level must be a JSON list of problems")
-    if not records:
-        raise PoolFormatError(source, None, None, "empty prompts file")
     problems: list[str] = []
     golds: list[str] = []
     ids: list[str | None] = []
-    for index, record in enumerate(records):
-        if not isinstance(record, dict):
-            raise PoolFormatError(source, index, None, "expected a JSON object per problem")
-        key = "problem" if "problem" in record else "question"
-        text = record.get(key)
-        if not isinstance(text, str):
-            detail = "missing or not a string (expected 'problem' or 'question')"
-            raise PoolFormatError(source, index, key, detail)
-        gold = record.get("answer")
-        if isinstance(gold, int | float) and not isinstance(gold, bool):
-            gold = str(gold)
-        if not isinstance(gold, str):
-            raise PoolFormatError(source, index, "answer", "missing or not a string")
-        raw_id = record.get("id", record.get("unique_id"))
-        problems.append(text)
-        golds.append(gold)
-        ids.append(None if raw_id is None else str(raw_id))
+    with Path(path).open("rb") as stream:
+        for index, record in enumerate(iter_json_list(stream, source)):
+            if not isinstance(record, dict):
+                raise PoolFormatError(source, index, None, "expected a JSON object per problem")
+            key = "problem" if "problem" in record else "question"
+            text = record.get(key)
+            if not isinstance(text, str):
+                detail = "missing or not a string (expected 'problem' or 'question')"
+                raise PoolFormatError(source, index, key, detail)
+            raw_id = record.get("id", record.get("unique_id"))
+            if isinstance(raw_id, list | dict):
+                raise PoolFormatError(source, index, "id", "expected a string or a number")
+            problems.append(text)
+            golds.append(checked_gold(record.get("answer"), source, index))
+            ids.append(None if raw_id is None else str(raw_id))
+    if not problems:
+        raise PoolFormatError(source, None, None, "empty prompts file")
     return Prompts(problems=problems, golds=golds, ids=ids, source=source)
+
+
+def checked_gold(value: object, source: str, index: int) -> str:
+    """Return the gold answer as a string: a non-empty string, or a finite number as one."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise PoolFormatError(source, index, "answer", f"{value!r} is not a gold answer")
+        return str(value)
+    if not isinstance(value, str):
+        raise PoolFormatError(source, index, "answer", "missing or not a string")
+    if not value.strip():
+        raise PoolFormatError(source, index, "answer", "empty gold answer")
+    return value
 
 
 def check_alignment(

@@ -217,7 +217,8 @@ def replay(
     n_problems = truth.shape[0]
     if orders is None:
         rng = np.random.default_rng(0 if seed is None else seed)
-        n_used, pick, extra = _decide(policy, view, 1)
+        n_used, pick, extra_total = _decide(policy, view, 1)
+        extra = np.full(n_used.size, extra_total / n_used.size)
         chosen = pick[np.newaxis]
         paid = np.cumsum(view.tokens, axis=-1, dtype=np.float64)[np.newaxis]
     else:
@@ -231,7 +232,8 @@ def replay(
             decided = [_decide(policy, prepared.order_view(r), 1) for r in range(prepared.n_orders)]
         n_used = np.concatenate([d[0] for d in decided])
         pick = np.concatenate([d[1] for d in decided]).reshape(prepared.n_orders, n_problems)
-        extra = np.concatenate([d[2] for d in decided])
+        extra = np.concatenate([np.full(d[0].size, d[2] / d[0].size) for d in decided])
+        extra_total = sum(d[2] for d in decided)
         # Map each pick back to the pool's sample index.
         back = np.take_along_axis(prepared.perms, np.maximum(pick, 0)[..., np.newaxis], axis=-1)
         chosen = back[..., 0].astype(np.int64)
@@ -242,12 +244,14 @@ def replay(
     rows = np.arange(n_problems)[np.newaxis, :]
     hits = truth[rows, np.where(pick >= 0, chosen, 0)] & (pick >= 0)
     spent = np.take_along_axis(paid, (n_used - 1)[..., np.newaxis], axis=-1)[..., 0]
+    # Upstream's mean: (sum of the samples' tokens + extra tokens) / problems, rounded once.
+    mean_tokens = float((spent.sum() + extra_total) / spent.size)
     spent += extra.reshape(n_orders, n_problems)
     replicates = bootstrap_means(np.stack([hits.astype(np.float64), spent]), rng, n_resamples)
     return ReplayResult(
         name=str(policy.name),
         accuracy=float(hits.mean()),
-        mean_tokens=float(spent.mean()),
+        mean_tokens=mean_tokens,
         accuracy_ci=percentile_interval(replicates[0]),
         tokens_ci=percentile_interval(replicates[1]),
         correct=hits,
@@ -306,8 +310,8 @@ def _prepared(view: PoolView, orders: int | SampleOrders, seed: int | None) -> S
 
 def _decide(
     policy: Policy, view: PoolView, n_orders: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Run the policy, check its decisions, return ``n_used``, ``pick`` and extra tokens per row."""
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], float]:
+    """Run the policy, check its decisions, return ``n_used``, ``pick`` and the extra tokens."""
     decisions: Decisions = policy.run(view)
     n_rows, n_samples = view.scores.shape
     n_used = _integer_field(policy, decisions, "n_used", n_rows)
@@ -332,7 +336,7 @@ def _decide(
     if not np.isfinite(extra) or extra < 0:
         msg = f"policy {policy.name!r}: extra_tokens={extra} must be finite and >= 0"
         raise ValueError(msg)
-    return n_used, pick, np.full(n_rows, extra / n_rows)
+    return n_used, pick, extra
 
 
 def _integer_field(

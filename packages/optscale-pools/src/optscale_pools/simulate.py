@@ -61,6 +61,9 @@ def simulate_pool(
 
     Parameters are as for :func:`simulate_dataset`; ``sequential`` selects the MR-Thinking pool.
     """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        msg = f"seed must be an integer >= 0, got {seed!r}"
+        raise ValueError(msg)
     key = dataset_key(dataset)
     params = load_params(key, params_dir)
     source = data_file(DATASETS[key][1]) if prompts is None else prompts

@@ -29,7 +29,6 @@ Model, per problem ``i`` and sample ``j``
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, ndtr, ndtri
 from scipy.stats import truncnorm
+
+from optscale_pools import jsonread
 
 DATASETS: dict[str, tuple[str, str]] = {
     "aime24": ("AIME24", "data/test_prompts/aime24.json"),
@@ -141,7 +142,7 @@ def load_params(dataset: str, params_dir: Path | None = None) -> SimulationParam
     """Read the fitted parameters of ``dataset`` from ``params_dir`` (default: the repo's)."""
     path = (PARAMS_DIR if params_dir is None else params_dir) / f"{dataset_key(dataset)}.json"
     try:
-        raw = json.loads(path.read_text())
+        raw = jsonread.loads(path.read_bytes(), str(path))
         return SimulationParams(
             dataset=str(raw["dataset"]),
             score_mu=np.asarray(raw["score_mu"], dtype=np.float64),
@@ -156,8 +157,8 @@ def load_params(dataset: str, params_dir: Path | None = None) -> SimulationParam
             seq_token_means=np.asarray(raw["seq_token_means"], dtype=np.float64),
             persistence=float(raw["persistence"]),
         )
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        msg = f"{path}: cannot read simulation parameters ({error!r}); run optscale_pools.calibrate"
+    except (OSError, ValueError, KeyError, TypeError, ArithmeticError) as error:
+        msg = f"{path}: cannot read simulation parameters ({error}); run optscale_pools.calibrate"
         raise ValueError(msg) from error
 
 

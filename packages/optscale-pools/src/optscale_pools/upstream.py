@@ -10,25 +10,26 @@ can drop the completion texts once their answers are extracted.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from optscale_pools.answers import extract_boxed
 from optscale_pools.atomic import atomic_output
+from optscale_pools.jsonread import iter_json_list
 from optscale_pools.pool import Pool, PoolFormatError
 from optscale_pools.prompts import Prompts, check_alignment, read_prompts
 
 SAMPLE_FIELDS = ("completions", "scores", "last_scores", "completion_tokens")
 """The per-sample lists of ``item["score"]``, each ``[[value] * K]``."""
 
-_CHUNK = 1 << 22
+MAX_TOKENS = 1 << 40
+"""Largest token count accepted for one sample: far above any completion, far below the point
+where sums over a pool could overflow 64-bit integers."""
 
 
 def upstream_record(
@@ -56,121 +57,38 @@ def upstream_record(
     simulated
         Adds ``"simulated": true`` to the item (an extra key upstream readers ignore), so a
         simulated pool stays marked as such wherever its file goes.
+
+    Raises
+    ------
+    ValueError
+        When a number cannot be converted (a score of ``10**400``, a token count of NaN).
     """
+    try:
+        numbers = (
+            int(item_id),
+            [float(s) for s in scores],
+            [float(s) for s in last_scores],
+            [int(t) for t in tokens],
+        )
+    except (TypeError, ValueError, OverflowError) as error:
+        msg = f"upstream record {item_id!r}: {error}"
+        raise ValueError(msg) from None
     record: dict[str, Any] = {
-        "id": int(item_id),
+        "id": numbers[0],
         "output": output,
         "n": len(completions),
         "score": {
             "problem": [problem],
             "completions": [list(completions)],
-            "scores": [[float(s) for s in scores]],
-            "last_scores": [[float(s) for s in last_scores]],
+            "scores": [numbers[1]],
+            "last_scores": [numbers[2]],
             "pred": [pred],
-            "completion_tokens": [[int(t) for t in tokens]],
+            "completion_tokens": [numbers[3]],
         },
     }
     if simulated:
         record["simulated"] = True
     return record
-
-
-def iter_json_list(stream: IO[bytes], source: str, hasher: Any = None) -> Iterator[Any]:
-    """Yield the items of a top-level JSON list one at a time, without loading the whole file.
-
-    Parameters
-    ----------
-    stream
-        Binary stream positioned at the start of the document.
-    source
-        File name for error messages.
-    hasher
-        Optional ``hashlib`` object updated with every byte read.
-
-    Raises
-    ------
-    PoolFormatError
-        When the document is not a list, or is truncated or invalid, naming the item index.
-    """
-    reader = _Buffer(stream, hasher)
-    decoder = json.JSONDecoder()
-    if reader.next_char() != "[":
-        raise PoolFormatError(source, None, None, "top level must be a JSON list (no '[')")
-    index = 0
-    if reader.next_char(peek=True) == "]":
-        reader.next_char()
-        return
-    while True:
-        if reader.next_char(peek=True) == "":
-            raise PoolFormatError(source, index, None, "truncated JSON: file ends inside the list")
-        item = reader.decode(decoder, source, index)
-        yield item
-        index += 1
-        separator = reader.next_char()
-        if separator == "]":
-            break
-        if separator != ",":
-            detail = (
-                "truncated JSON: file ends inside the list"
-                if separator == ""
-                else f"invalid JSON: expected ',' or ']' after the item, got {separator!r}"
-            )
-            raise PoolFormatError(source, index, None, detail)
-    if reader.next_char() != "":
-        raise PoolFormatError(source, index, None, "invalid JSON: data after the closing ']'")
-
-
-class _Buffer:
-    """Decoded text of a byte stream, refilled on demand in growing chunks."""
-
-    def __init__(self, stream: IO[bytes], hasher: Any) -> None:
-        self.stream = stream
-        self.hasher = hasher
-        self.decoder = codecs.getincrementaldecoder("utf-8")()
-        self.text = ""
-        self.pos = 0
-        self.eof = False
-
-    def refill(self, size: int = _CHUNK) -> bool:
-        """Append up to ``size`` more bytes; False at end of file."""
-        if self.eof:
-            return False
-        data = self.stream.read(size)
-        if self.hasher is not None:
-            self.hasher.update(data)
-        self.text = self.text[self.pos :] + self.decoder.decode(data, final=not data)
-        self.pos = 0
-        self.eof = not data
-        return True
-
-    def next_char(self, *, peek: bool = False) -> str:
-        """Next non-whitespace character ("" at end of file), consumed unless ``peek``."""
-        while True:
-            while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n":
-                self.pos += 1
-            if self.pos < len(self.text):
-                char = self.text[self.pos]
-                self.pos += 0 if peek else 1
-                return char
-            if not self.refill():
-                return ""
-
-    def decode(self, decoder: json.JSONDecoder, source: str, index: int) -> Any:
-        """Decode one JSON value at the cursor, reading more text until it is complete."""
-        size = _CHUNK
-        while True:
-            try:
-                value, end = decoder.raw_decode(self.text, self.pos)
-            except json.JSONDecodeError as error:
-                if self.refill(size):
-                    size *= 2
-                    continue
-                detail = f"truncated or invalid JSON: {error.msg} at char {error.pos}"
-                raise PoolFormatError(source, index, None, detail) from error
-            if end == len(self.text) and self.refill(size):
-                continue
-            self.pos = end
-            return value
 
 
 class PoolBuilder:
@@ -212,18 +130,20 @@ class PoolBuilder:
             expected = len(self.scores[0]) if self.scores else ">= 1"
             detail = f"{width} samples, expected K={expected} like the first item"
             raise PoolFormatError(self.source, index, "score.completions", detail)
+        self._check_n(record, index, width)
         completions = [self._text(v, index, "score.completions") for v in samples["completions"]]
         self.texts.append(self._problem(score, index))
         self.ids.append(item_id)
-        self.outputs.append(str(record.get("output", "")))
+        self.outputs.append(self._free_text(record.get("output", ""), index, "output"))
         pred = score.get("pred", [""])
-        self.final_preds.append(str(pred[0]) if isinstance(pred, list) and pred else "")
+        pred = pred[0] if isinstance(pred, list) and pred else ""
+        self.final_preds.append(self._free_text(pred, index, "score.pred"))
         self.scores.append([self._score(v, index, "score.scores") for v in samples["scores"]])
         self.last_scores.append(
             [self._score(v, index, "score.last_scores") for v in samples["last_scores"]]
         )
         self.tokens.append([self._count(v, index) for v in samples["completion_tokens"]])
-        self.preds.append([extract_boxed(text) for text in completions])
+        self.preds.append([extract_boxed(text, "paper") for text in completions])
         self.empty.append([text == "" for text in completions])
         if self.keep_completions:
             self.completions.append(completions)
@@ -274,6 +194,14 @@ class PoolBuilder:
         detail = f"expected [text] (a list holding one string), got {_kind(value)}"
         raise PoolFormatError(self.source, index, "score.problem", detail)
 
+    def _free_text(self, value: Any, index: int, field: str) -> str:
+        """Upstream's free strings (``output``, ``pred``): a string, or a number written as one."""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise PoolFormatError(self.source, index, field, f"expected a string, got {_kind(value)}")
+
     def _text(self, value: Any, index: int, field: str) -> str:
         if not isinstance(value, str):
             detail = f"expected a string, got {_kind(value)}"
@@ -281,17 +209,29 @@ class PoolBuilder:
         return value
 
     def _score(self, value: Any, index: int, field: str) -> float:
+        # Comparing first keeps huge integers (10**400) away from float(): no OverflowError;
+        # NaN fails both comparisons.
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok or not math.isfinite(value) or not 0.0 <= value <= 1.0:
-            detail = f"score {value!r} is not a finite number in [0, 1]"
+        if not ok or not 0 <= value <= 1:
+            detail = f"score {_short(value)} is not a finite number in [0, 1]"
             raise PoolFormatError(self.source, index, field, detail)
         return float(value)
 
     def _count(self, value: Any, index: int) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            detail = f"token count {value!r} is not an integer >= 0"
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok or not 0 <= value <= MAX_TOKENS:
+            detail = f"token count {_short(value)} is not an integer in [0, 2**40]"
             raise PoolFormatError(self.source, index, "score.completion_tokens", detail)
-        return value
+        return int(value)
+
+    def _check_n(self, record: dict[str, Any], index: int, width: int) -> None:
+        """Upstream's ``n``, when present, must be the item's number of samples."""
+        if "n" not in record:
+            return
+        value = record["n"]
+        if not isinstance(value, int) or isinstance(value, bool) or value != width:
+            detail = f"{_short(value)} is not the item's number of samples ({width})"
+            raise PoolFormatError(self.source, index, "n", detail)
 
 
 def read_upstream_pool(
@@ -369,11 +309,21 @@ def write_upstream_pool(pool: Pool, path: str | Path) -> Path:
     return target
 
 
-def _kind(value: Any) -> str:
-    """Short description of a JSON value's type and nesting, for error messages."""
+def _kind(value: Any, depth: int = 3) -> str:
+    """Short description of a JSON value's type and nesting (``depth`` levels), for errors."""
     if isinstance(value, list):
-        inner = _kind(value[0]) if value else "nothing"
+        if depth == 0:
+            return "more lists"
+        inner = _kind(value[0], depth - 1) if value else "nothing"
         return f"a list of {len(value)} holding {inner}"
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+def _short(value: Any, width: int = 40) -> str:
+    """``repr`` of a value cut to ``width`` characters (a 400-digit number stays readable)."""
+    if isinstance(value, list | dict):
+        return _kind(value)
+    text = repr(value)
+    return text if len(text) <= width else f"{text[: width - 3]}..."

@@ -37,7 +37,9 @@ def make_view(
     Raises
     ------
     ValueError
-        On an unknown mode, grades of another shape, or priors of the wrong length.
+        On an unknown mode, grades of another shape, or priors that are not numbers, of the
+        wrong length or infinite (NaN stands for "no prior"). What a prior's value means, e.g.
+        a sigma <= 0 from a predictor, is the policy's to judge.
     """
     if mode not in ("paper", "fair"):
         msg = f"mode must be 'paper' or 'fair', got {mode!r}"
@@ -61,8 +63,16 @@ def _prior(values: npt.ArrayLike | None, n_problems: int, name: str) -> npt.NDAr
     """Return a per-problem prior as a float array of shape ``[P]`` (NaN when absent)."""
     if values is None:
         return np.full(n_problems, np.nan)
-    array = np.asarray(values, dtype=np.float64)
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as error:
+        msg = f"{name} must be numbers: {error}"
+        raise ValueError(msg) from None
     if array.shape != (n_problems,):
         msg = f"{name} must have shape ({n_problems},), got {array.shape}"
+        raise ValueError(msg)
+    if np.isinf(array).any():
+        row = int(np.argmax(np.isinf(array)))
+        msg = f"{name}[{row}] = {array[row]!r} must be finite (or NaN: no prior)"
         raise ValueError(msg)
     return array

@@ -8,6 +8,7 @@ backbone is never trained, so features can be cached; the ridge fit takes a seco
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,20 @@ def _compute(
     return out
 
 
+def _read_cache(path: Path) -> dict[str, NDArray[np.float32]]:
+    """Features cached in ``path``; a damaged cache (truncated, edited) reads as empty.
+
+    The cache only saves time: what cannot be read is recomputed and the file rewritten whole.
+    """
+    try:
+        # Opened here: np.load leaves its own handle open when the archive is damaged.
+        with path.open("rb") as handle, np.load(handle) as stored:
+            keys, features = stored["keys"].tolist(), stored["features"]
+            return dict(zip(keys, features, strict=True))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return {}
+
+
 def embed(
     problems: list[str],
     backbone: str,
@@ -76,8 +91,7 @@ def embed(
     path = _cache_file(Path(cache), backbone, max_length)
     known: dict[str, NDArray[np.float32]] = {}
     if path.is_file():
-        with np.load(path) as stored:
-            known = dict(zip(stored["keys"].tolist(), stored["features"], strict=True))
+        known = _read_cache(path)
     keys = [_text_key(text) for text in problems]
     missing = sorted({k: i for i, k in enumerate(keys) if k not in known}.values())
     if missing:
@@ -129,9 +143,12 @@ class Ridge:
     @classmethod
     def load(cls, path: Path) -> Ridge:
         """Read a fit written by :meth:`save`."""
-        with np.load(path) as stored:
-            fields = {name: stored[name] for name in stored.files}
-        return cls(**{**fields, "alpha": float(fields["alpha"])})
+        try:
+            with Path(path).open("rb") as handle, np.load(handle) as stored:
+                fields = {name: stored[name] for name in stored.files}
+            return cls(**{**fields, "alpha": float(fields["alpha"])})
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{path}: not a ridge fit written by this package ({error})") from None
 
 
 def _solve(

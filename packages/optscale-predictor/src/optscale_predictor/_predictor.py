@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
@@ -11,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from optscale_predictor._config import FullConfig, LightConfig
-from optscale_predictor._records import Split, math_splits, write_json
+from optscale_predictor._records import Split, math_splits, read_json, write_json
 
 Variant = Literal["light", "full"]
 DEFAULT_CHECKPOINT = Path(__file__).parent / "weights" / "light"
@@ -51,10 +50,26 @@ class PriorPredictor:
         manifest_path = self.path / "predictor.json"
         if not manifest_path.is_file():
             raise ValueError(f"{self.path} is not a predictor checkpoint (no predictor.json)")
-        self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
-        self.variant: Variant = self.manifest["variant"]
+        manifest = read_json(manifest_path)
+        if not isinstance(manifest, dict):
+            raise ValueError(f"{manifest_path}: expected a JSON object")
+        self.manifest: dict[str, Any] = manifest
+        self.variant: Variant = manifest.get("variant")  # type: ignore[assignment]
         if self.variant not in ("light", "full"):
-            raise ValueError(f"{manifest_path}: unknown variant {self.variant!r}")
+            raise ValueError(f"{manifest_path}: field 'variant': unknown {self.variant!r}")
+        config = manifest.get("config")
+        length = config.get("max_length") if isinstance(config, dict) else None
+        if not (
+            isinstance(config, dict)
+            and isinstance(config.get("backbone"), str)
+            and isinstance(length, int)
+            and not isinstance(length, bool)
+            and length >= 1
+        ):
+            raise ValueError(
+                f"{manifest_path}: field 'config': needs 'backbone' (text) and 'max_length' "
+                "(an integer >= 1)"
+            )
         self.cache = cache
         self._full: Any = None
 

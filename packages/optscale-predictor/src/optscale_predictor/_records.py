@@ -40,11 +40,20 @@ class Split:
     levels: list[int | None]
 
 
-def _load_json_list(path: Path) -> list[Any]:
+def read_json(path: Path) -> Any:
+    """Decode a JSON file; bad UTF-8, bad JSON or absurd nesting is one ValueError naming it."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not valid JSON (nested too deeply)") from None
+
+
+def _load_json_list(path: Path) -> list[Any]:
+    data = read_json(path)
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a JSON list of records, got {type(data).__name__}")
     return data
@@ -56,14 +65,14 @@ def _problem_text(record: Any, path: Path, index: int) -> str:
     elif isinstance(record, dict):
         key = next((k for k in PROBLEM_KEYS if k in record), None)
         if key is None:
-            raise ValueError(f"{path}: record {index} has no field 'problem' or 'question'")
+            raise ValueError(f"{path}: record {index}: field 'problem': missing (nor 'question')")
         text = record[key]
         if not isinstance(text, str):
-            raise ValueError(f"{path}: record {index} field '{key}' is not a string")
+            raise ValueError(f"{path}: record {index}: field '{key}': not a string")
     else:
-        raise ValueError(f"{path}: record {index} is neither an object nor a string")
+        raise ValueError(f"{path}: record {index}: neither an object nor a string")
     if not text.strip():
-        raise ValueError(f"{path}: record {index} has an empty problem text")
+        raise ValueError(f"{path}: record {index}: field 'problem': empty text")
     return text
 
 
@@ -112,16 +121,20 @@ def read_labels(path: Path, *, negative_sigma: bool = False) -> NDArray[np.float
     labels = np.empty((len(records), 2))
     for i, record in enumerate(records):
         if not isinstance(record, list | tuple) or len(record) != 2:
-            raise ValueError(f"{path}: record {i} is not a [mu, sigma] pair")
+            raise ValueError(f"{path}: record {i}: not a [mu, sigma] pair")
         for j, field in enumerate(("mu", "sigma")):
             value = record[j]
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"{path}: record {i} field '{field}' is not a number")
-            if not math.isfinite(value):
-                raise ValueError(f"{path}: record {i} field '{field}' is {value} (not finite)")
-            labels[i, j] = value
+                raise ValueError(f"{path}: record {i}: field '{field}': not a number")
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond float range (10**400)
+                number = math.inf
+            if not math.isfinite(number):
+                raise ValueError(f"{path}: record {i}: field '{field}': {value} is not finite")
+            labels[i, j] = number
         if labels[i, 1] < 0 and not negative_sigma:
-            raise ValueError(f"{path}: record {i} field 'sigma' is negative ({labels[i, 1]})")
+            raise ValueError(f"{path}: record {i}: field 'sigma': negative ({labels[i, 1]})")
     return labels
 
 

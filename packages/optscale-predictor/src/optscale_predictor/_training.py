@@ -35,7 +35,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokeniz
 from optscale_predictor._backbone import load_backbone, pad_batch, tokenize
 from optscale_predictor._config import FullConfig
 from optscale_predictor._network import PriorNet
-from optscale_predictor._records import Split, write_json
+from optscale_predictor._records import Split, read_json, write_json
 
 MANIFEST = "predictor.json"
 WEIGHTS = "model.safetensors"
@@ -220,17 +220,27 @@ def fit_full(
 
 def load_full(path: Path) -> tuple[PriorNet, PreTrainedTokenizerBase, FullConfig]:
     """Load a full-variant checkpoint (best weights) for prediction, on CPU or the GPU."""
-    manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
-    settings = manifest["config"]
-    config = FullConfig(
-        **{**settings, "hidden": tuple(settings["hidden"]), "dropout": tuple(settings["dropout"])}
-    )
+    manifest_path = Path(path) / MANIFEST
+    manifest = read_json(manifest_path)
+    try:
+        settings = manifest["config"]
+        config = FullConfig(
+            **{
+                **settings,
+                "hidden": tuple(settings["hidden"]),
+                "dropout": tuple(settings["dropout"]),
+            }
+        )
+        mean_mu, mean_sigma = manifest["label_mean"]
+        label_mean = (float(mean_mu), float(mean_sigma))
+    except (TypeError, KeyError, ValueError) as error:
+        raise ValueError(f"{manifest_path}: field 'config' or 'label_mean': {error}") from None
     backbone = AutoModel.from_config(AutoConfig.from_pretrained(Path(path) / "backbone"))
     tokenizer = AutoTokenizer.from_pretrained(Path(path) / "backbone", local_files_only=True)
     net = PriorNet(
         backbone,
         trainable_layers=config.trainable_layers,
-        label_mean=tuple(manifest["label_mean"]),
+        label_mean=label_mean,
         hidden=config.hidden,
         dropout=config.dropout,
     )

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -140,9 +141,35 @@ def _train(args: argparse.Namespace) -> None:
     print(f"trained the {predictor.variant} predictor into {out} in {minutes:.1f} min")
 
 
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    """Print a warning as the command's own line, without the module path and source line."""
+    print(f"optscale-predictor: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (1 with a one-line error on bad input)."""
     args = _parser().parse_args(argv)
+    with warnings.catch_warnings():
+        # Our warnings (long problems truncated) are for the person at the terminal: shown once,
+        # as one line, whatever the interpreter's warning filters say.
+        warnings.simplefilter("default", UserWarning)
+        warnings.showwarning = _one_line_warning
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.no_progress:
+        # Model loading draws bars of its own ("Loading weights"); --no-progress covers them too.
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()
     try:
         if args.command == "train":
             _train(args)
