@@ -197,7 +197,8 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Speed benchmarks, reported as ratios against a reference run in the same process."""
     _sync(session, None, "lint", torch=True)
-    for script in sorted(ROOT.glob("packages/*/benchmarks/bench_*.py")):
+    scripts = [*ROOT.glob("packages/*/benchmarks/bench_*.py"), *ROOT.glob("apps/benchmarks/*.py")]
+    for script in sorted(scripts):
         session.run("python", str(script), *session.posargs)
 
 

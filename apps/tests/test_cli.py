@@ -82,8 +82,16 @@ def test_fair_mode_end_to_end(
     assert out[0] == f"REAL pool at {hand_pool[0]}"
     folder = tmp_path / "out" / "fair"
     assert {p.name for p in folder.iterdir()} == {
-        "table.csv", "table.md", "table.tex", "accuracy_vs_tokens.png"
+        "table.csv", "table.md", "table.tex", "accuracy_vs_tokens.png", "curves.csv",
+        "optscale_cells.csv",
     }  # fmt: skip
+    curves = _csv(folder / "curves.csv")
+    assert {row["pool"] for row in curves} == {"AIME24"}
+    assert {row["pool_kind"] for row in curves} == {"REAL"}
+    assert all(0 <= float(row["accuracy_pct"]) <= 100 for row in curves)
+    cells = _csv(folder / "optscale_cells.csv")
+    assert {row["variant"] for row in cells} == {"MLE", "MAP"}
+    assert {row["pool_kind"] for row in cells} == {"REAL"}
     assert not (tmp_path / "out" / "paper").exists()
     table = _csv(folder / "table.csv")
     assert {row["method"] for row in table} >= {"BoN", "SC", "ESC", "ASC", "DSC", "MR-Thinking"}

@@ -122,6 +122,16 @@ def test_scores_absent_skips_score_methods_with_a_notice(
     }
 
 
+def test_scores_outside_the_unit_interval_skip_optscale_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [{**r, "score": 10 * float(r["score"]) - 3} for r in tidy_rows()]  # type: ignore[arg-type]
+    pool = write_tidy(tmp_path / "logits.csv", rows)
+    assert run(tmp_path, pool, "--methods", "BoN", "OptScale^0", "--budgets", "1-2") == 0
+    assert "OptScale^0: skipped, its score model needs scores in [0, 1]" in capsys.readouterr().err
+    assert "BoN" in {r["method"] for r in read_curves(tmp_path / "out")}
+
+
 def test_ragged_pool_evaluates_each_problem_at_its_own_k(tmp_path: Path) -> None:
     rows = [r for r in tidy_rows() if not (r["problem_id"] == "q0" and int(r["sample_index"]) >= 2)]
     pool = write_tidy(tmp_path / "ragged.csv", rows)

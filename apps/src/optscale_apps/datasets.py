@@ -16,6 +16,15 @@ PAPER_NS = (8, 16, 32, 64)
 """The sample budgets N of the paper's table."""
 
 
+def table_budgets(k: int) -> list[int]:
+    """Return a table's budgets for ``k`` samples per problem: the paper's up to ``k``, and ``k``.
+
+    A pool of the paper's ``K = 64`` gets exactly ``PAPER_NS``; ``K = 10`` gets 8 and 10,
+    ``K = 4`` gets 4, ``K = 128`` gets 8..64 and 128.
+    """
+    return [n for n in PAPER_NS if n <= k] + ([] if k in PAPER_NS else [k])
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """One dataset of the paper.

@@ -12,7 +12,10 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from optscale_pools import EvalPool
 
 PROG = "optscale-eval"
 
@@ -94,6 +97,12 @@ def _method_names(values: Sequence[str] | None) -> list[str] | None:
     return [part for value in values for part in value.split(",") if part]
 
 
+def _unit_scores(pool: EvalPool) -> bool:
+    """Say whether every real (not padded) score lies in [0, 1]."""
+    scores = pool.view.scores[pool.sample_mask]
+    return bool(((scores >= 0) & (scores <= 1)).all())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``optscale-eval``; return the exit status."""
     args = build_parser().parse_args(argv)
@@ -137,6 +146,10 @@ def _run(args: argparse.Namespace) -> int:
         (pool.view.prior_mu == pool.view.prior_mu).all()
     )
     methods, notices = resolve(_method_names(args.methods), specs, has_priors=has_priors)
+    if pool.has_scores and not _unit_scores(pool):
+        notices += [f"{m.name}: skipped, its score model needs scores in [0, 1]" for m in methods
+                    if m.name.startswith("OptScale")]  # fmt: skip
+        methods = [m for m in methods if not m.name.startswith("OptScale")]
     kind = "SIMULATED" if pool.simulated else "REAL"
     print(f"{kind} pool {name}: {pool.n_problems} problems, up to K = {pool.max_k} samples")
     with threadpool_limits(limits=1):

@@ -110,9 +110,7 @@ def check_worth_evaluating(pool: EvalPool, path: Path) -> None:
             "test-time scaling needs at least 2"
         )
     if pool.has_scores:
-        counts = pool.samples_per_problem
-        real = np.arange(pool.max_k)[np.newaxis, :] < counts[:, np.newaxis]
-        scores = pool.view.scores[real]
+        scores = pool.view.scores[pool.sample_mask]
         if scores.size and np.all(scores == scores[0]):
             raise InputError(
                 f"{path}: field 'score': all {scores.size} scores equal {scores[0]!r}: they "

@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 from optscale_pools import Evaluation
 
 from optscale_apps.eval_report import kind
@@ -65,7 +66,7 @@ def plot_samples(evaluation: Evaluation, path: Path) -> None:
     """Histogram of per-problem samples used at the largest budget, one outline per method."""
     k = max(evaluation.budgets)
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    bins = np.arange(0.5, k + 1.5, max(1, k // 32))
+    bins = np.arange(0.5, k + 1.5, max(1, k // 32)).tolist()
     for point in evaluation.curves:
         if point.n == k and point.method not in ORACLES:
             ax.hist(
@@ -83,7 +84,7 @@ def plot_samples(evaluation: Evaluation, path: Path) -> None:
     _save(fig, path)
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def _save(fig: Figure, path: Path) -> None:
     try:
         fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
     finally:

@@ -1,20 +1,28 @@
-"""Fair mode: fair variants over R random sample orders, hyperparameters cross-fitted."""
+"""Fair mode: the paper's methods through the evaluation engine of optscale-pools.
+
+Fair variants over R random sample orders, hyperparameters cross-fitted, at the table's
+budgets (the paper's N up to K, and K itself). MR-Thinking runs on the sequential pool in pool
+order (round j answers round j - 1, so its samples cannot be shuffled). This module only builds
+the engine's inputs and turns its output into the table's records.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tqdm import tqdm
+import numpy as np
+from optscale_pools import CurvePoint as EngineCurve
+from optscale_pools import EvalPool, Evaluation, Method, evaluate
 
-from optscale_apps.datasets import PAPER_NS
-from optscale_apps.loaded import LoadedPools, evaluate, oracle_curve
+from optscale_apps.datasets import table_budgets
+from optscale_apps.loaded import LoadedPools, oracle_curve
+from optscale_apps.methods import catalogue, resolve
 from optscale_apps.published import Published
-from optscale_apps.records import OPTSCALE_VARIANTS, CurvePoint, FairPoint, Interval
+from optscale_apps.records import METHODS, CurvePoint, FairPoint, Interval
 
-if TYPE_CHECKING:
-    from optscale_pools import SampleOrders
+TABLE_METHODS = [m for m in METHODS if m != "MR-Thinking"]
+"""Methods of the table replayed over random orders (MR-Thinking keeps pool order)."""
 
 
 @dataclass(frozen=True)
@@ -23,136 +31,69 @@ class FairResult:
 
     points: list[FairPoint]
     oracle: list[CurvePoint]
+    evaluations: list[Evaluation]
 
 
-@dataclass(frozen=True)
-class MethodGrid:
-    """One method of the table: how to build its fair policy at budget N for each grid setting."""
-
-    method: str
-    make: Callable[[int, dict[str, Any]], Any]
-    grid: Sequence[dict[str, Any]]
-    sequential: bool = False
-
-
-def _setting_text(setting: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={value}" for key, value in setting.items())
-
-
-def baseline_grids() -> list[MethodGrid]:
-    """BoN, SC, ESC, ASC, DSC and MR-Thinking in fair mode, each with its own declared grid."""
-    from optscale_baselines import (
-        AdaptiveSC,
-        BestOfN,
-        DifficultyAdaptiveSC,
-        EarlyStoppingSC,
-        MRThinking,
-        SelfConsistency,
+def _eval_pool(view: Any, grades: Any, name: str, simulated: bool) -> EvalPool:
+    return EvalPool(
+        name=name,
+        view=view,
+        correct=np.asarray(grades.correct, dtype=bool),
+        correct_swapped=np.asarray(grades.correct_swapped, dtype=bool),
+        simulated=simulated,
     )
 
-    return [
-        MethodGrid("BoN", lambda n, s: BestOfN(n, mode="fair", **s), BestOfN.grid()),
-        MethodGrid("SC", lambda n, s: SelfConsistency(n, mode="fair", **s), SelfConsistency.grid()),
-        MethodGrid(
-            "MR-Thinking",
-            lambda n, s: MRThinking(n, mode="fair", **s),
-            MRThinking.grid(),
-            sequential=True,
-        ),
-        MethodGrid(
-            "ESC",
-            lambda n, s: EarlyStoppingSC(max_n=n, mode="fair", **s),
-            EarlyStoppingSC.grid(),
-        ),
-        MethodGrid("ASC", lambda n, s: AdaptiveSC(max_n=n, mode="fair", **s), AdaptiveSC.grid()),
-        MethodGrid(
-            "DSC",
-            lambda n, s: DifficultyAdaptiveSC(max_sample_size=n, mode="fair", **s),
-            DifficultyAdaptiveSC.grid(),
-        ),
-    ]
+
+def _mr_thinking() -> Method:
+    from optscale_baselines import MRThinking
+
+    return Method("MR-Thinking", lambda n, s: MRThinking(n, mode="fair"), ({},), uses_scores=False)
 
 
-def optscale_grids(published: Published) -> list[MethodGrid]:
-    """OptScale^0 and OptScale^t in fair mode over the dataset's target x percentile grid.
-
-    Each budget N keeps upstream's peek for that panel (3, 5, 10, 20 for N = 8, 16, 32, 64).
-    OptScale decides every problem on its own, so the R orders are replayed stacked, and the
-    per-panel fits are shared by all grid cells.
-    """
-    from optscale_math import OptScalePolicy
-
-    peek_of = dict(published.panels)
-    targets, percentiles = published.target_scores, published.percentiles
-    grid = [{"target_score": t, "percentile": p} for t in targets for p in percentiles]
-
-    def maker(variant: str) -> Callable[[int, dict[str, Any]], Any]:
-        return lambda n, s: OptScalePolicy(variant, peek_of[n], n, mode="fair", **s)
-
-    return [
-        MethodGrid(method, maker(variant.lower()), grid)
-        for method, variant in OPTSCALE_VARIANTS.items()
-    ]
-
-
-def fair_point(
-    loaded: LoadedPools, grid: MethodGrid, n: int, *, orders: int | SampleOrders, seed: int
-) -> FairPoint:
-    """One method at budget ``n``: replay every grid setting over the same orders, cross-fit.
-
-    The value is the two-fold cross-fitted estimate of ``optscale_pools.cross_fit`` (setting
-    chosen on one half of the problems, measured on the other, swapped, averaged). Its interval
-    is that function's 95% bootstrap interval, which resamples the problems of each half and
-    redoes the selection in every replicate, so the uncertainty of the selection is included.
-    A method with a single setting keeps replay's interval (problems and orders resampled). A
-    sequential pool keeps its order (round j answers round j - 1), so MR-Thinking is replayed in
-    pool order and its interval covers problems only.
-    """
-    from optscale_pools import cross_fit
-
-    replay_orders = None if grid.sequential else orders
-    results = [
-        evaluate(
-            loaded,
-            grid.make(n, setting),
-            sequential=grid.sequential,
-            orders=replay_orders,
-            seed=seed,
-        )
-        for setting in grid.grid
-    ]
-    if len(results) == 1:
-        only = results[0]
-        return FairPoint(
-            grid.method,
-            n,
-            Interval(only.accuracy, *only.accuracy_ci),
-            Interval(only.mean_tokens, *only.tokens_ci),
-            _setting_text(grid.grid[0]),
-        )
-    fitted = cross_fit(results, seed=seed)
-    chosen = sorted(set(fitted.chosen))
-    settings = " | ".join(_setting_text(grid.grid[i]) for i in chosen)
+def fair_point(point: EngineCurve) -> FairPoint:
+    """Return the table's record of one engine point (value and 95% interval)."""
+    s = point.selected
+    if s.rule == "crossfit":
+        setting = "cross-fitted: " + " | ".join(dict.fromkeys(point.settings))
+    else:
+        setting = point.settings[0] if point.settings else ""
     return FairPoint(
-        grid.method,
-        n,
-        Interval(fitted.accuracy, *fitted.accuracy_ci),
-        Interval(fitted.mean_tokens, *fitted.tokens_ci),
-        f"cross-fitted: {settings}",
+        point.method,
+        point.n,
+        Interval(s.accuracy, *s.accuracy_ci),
+        Interval(s.mean_tokens, *s.tokens_ci),
+        setting,
     )
 
 
-def run_fair(loaded: LoadedPools, published: Published, *, orders: int, seed: int) -> FairResult:
-    """Fair mode on one loaded pool: every method at N = 8..64, and the oracle bound."""
-    grids = [g for g in baseline_grids() if not g.sequential or loaded.seq_view is not None]
-    grids += optscale_grids(published)
-    budgets = [n for n in PAPER_NS if n <= loaded.view.n_samples and n in dict(published.panels)]
-    jobs = [(grid, n) for grid in grids for n in budgets]
-    from optscale_pools import draw_orders
-
-    prepared = draw_orders(loaded.view, orders, seed)  # drawn once, replayed by every setting
-    points = [
-        fair_point(loaded, grid, n, orders=prepared, seed=seed)
-        for grid, n in tqdm(jobs, desc="fair mode", unit="method", leave=False)
+def run_fair(
+    loaded: LoadedPools,
+    published: Published,
+    *,
+    name: str,
+    orders: int,
+    seed: int,
+    progress: bool = True,
+) -> FairResult:
+    """Fair mode on one loaded pool: every method at the table's budgets, and the oracle bound."""
+    budgets = table_budgets(loaded.view.n_samples)
+    grid = [
+        {"target_score": t, "percentile": p}
+        for t in published.target_scores
+        for p in published.percentiles
     ]
-    return FairResult(points=points, oracle=oracle_curve(loaded, orders=orders, seed=seed))
+    specs = catalogue(grid, dict(published.panels))
+    has_priors = bool((loaded.view.prior_mu == loaded.view.prior_mu).all())
+    methods, _ = resolve(TABLE_METHODS, specs, has_priors=has_priors)
+    pool = _eval_pool(loaded.view, loaded.grades, name, loaded.simulated)
+    evaluations = [
+        evaluate(pool, methods, budgets=budgets, orders=orders, seed=seed, progress=progress)
+    ]
+    if loaded.seq_view is not None:
+        seq = _eval_pool(loaded.seq_view, loaded.seq_grades, name, loaded.simulated)
+        seq_budgets = [n for n in budgets if n <= seq.max_k]
+        evaluations.append(evaluate(seq, [_mr_thinking()], budgets=seq_budgets, orders=None))
+    points = [
+        fair_point(p) for e in evaluations for p in e.curves if not p.method.startswith("oracle")
+    ]
+    return FairResult(points, oracle_curve(loaded, orders=orders, seed=seed), evaluations)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -57,7 +57,8 @@ def _grade_and_view(
     grades = grade_pool(pool, cache=cache_dir / "grades")
     prior_mu = None if priors is None else priors[:, 0]
     prior_sigma = None if priors is None else priors[:, 1]
-    view = make_view(pool, grades, mode=mode, prior_mu=prior_mu, prior_sigma=prior_sigma)
+    view_mode: Literal["paper", "fair"] = "paper" if mode == "paper" else "fair"
+    view = make_view(pool, grades, mode=view_mode, prior_mu=prior_mu, prior_sigma=prior_sigma)
     return grades, view
 
 
@@ -125,9 +126,11 @@ def evaluate(
         view, grades = (loaded.seq_view, loaded.seq_grades)
     if view is None:
         raise ValueError(f"{policy.name}: this run has no sequential pool")
-    cheap = {"n_resamples": PAPER_RESAMPLES} if orders is None else {}
+    from optscale_pools.bootstrap import N_RESAMPLES
+
+    resamples = PAPER_RESAMPLES if orders is None else N_RESAMPLES
     correct = np.asarray(correctness_for(policy, grades))
-    return replay(policy, view, correct, orders=orders, seed=seed, **cheap)
+    return replay(policy, view, correct, orders=orders, seed=seed, n_resamples=resamples)
 
 
 def oracle_curve(

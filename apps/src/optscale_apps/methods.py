@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from optscale_baselines import (
     AdaptiveSC,
@@ -28,6 +29,11 @@ from optscale_math import OptScalePolicy, Policy
 from optscale_pools import Method
 
 Setting = Mapping[str, object]
+
+
+def _kw(setting: Setting) -> dict[str, Any]:
+    """Return a setting as constructor keywords (each constructor checks the values)."""
+    return cast(dict[str, Any], dict(setting))
 
 
 def peek_for(n: int, panels: Mapping[int, int] | None = None) -> int:
@@ -70,10 +76,11 @@ def _spec(
 
 def _optscale(variant: str, panels: Mapping[int, int] | None) -> Callable[[int, Setting], Policy]:
     def make(n: int, setting: Setting) -> Policy:
-        target = float(setting["target_score"])
-        percentile = float(setting["percentile"])
-        kind = "mle" if variant == "mle" else "map"
-        return OptScalePolicy(kind, peek_for(n, panels), n, target, percentile, mode="fair")
+        target = float(setting["target_score"])  # type: ignore[arg-type]
+        percentile = float(setting["percentile"])  # type: ignore[arg-type]
+        return OptScalePolicy(
+            "mle" if variant == "mle" else "map", peek_for(n, panels), n, target, percentile, "fair"
+        )
 
     return make
 
@@ -88,29 +95,29 @@ def catalogue(
     grid = list(OptScalePolicy.grid() if optscale_grid is None else optscale_grid)
     prior = ({"difficulty": "prior"},)
     specs = [
-        _spec("BoN", lambda n, s: BestOfN(n, "fair", **s), BestOfN.grid(), uses_scores=True),
-        _spec("SC", lambda n, s: SelfConsistency(n, "fair", **s), [{}], uses_scores=False),
+        _spec("BoN", lambda n, s: BestOfN(n, "fair", **_kw(s)), BestOfN.grid(), uses_scores=True),
+        _spec("SC", lambda n, s: SelfConsistency(n, "fair", **_kw(s)), [{}], uses_scores=False),
         _spec(
             "WSC",
-            lambda n, s: WeightedSelfConsistency(n, mode="fair", **s),
+            lambda n, s: WeightedSelfConsistency(n, mode="fair", **_kw(s)),
             WeightedSelfConsistency.grid(),
             uses_scores=True,
         ),
         _spec(
             "ESC",
-            lambda n, s: EarlyStoppingSC(max_n=n, mode="fair", **s),
+            lambda n, s: EarlyStoppingSC(max_n=n, mode="fair", **_kw(s)),
             EarlyStoppingSC.grid(),
             uses_scores=False,
         ),
         _spec(
             "ASC",
-            lambda n, s: AdaptiveSC(max_n=n, mode="fair", **s),
+            lambda n, s: AdaptiveSC(max_n=n, mode="fair", **_kw(s)),
             AdaptiveSC.grid(),
             uses_scores=False,
         ),
         _spec(
             "DSC",
-            lambda n, s: DifficultyAdaptiveSC(max_sample_size=n, mode="fair", **s),
+            lambda n, s: DifficultyAdaptiveSC(max_sample_size=n, mode="fair", **_kw(s)),
             DifficultyAdaptiveSC.grid(),
             uses_scores=True,
             prior_settings=prior,
@@ -132,44 +139,44 @@ def _stop_rules() -> list[MethodSpec]:
     return [
         _spec(
             "Threshold",
-            lambda n, s: BestScoreThreshold(max_n=n, **s),
+            lambda n, s: BestScoreThreshold(max_n=n, **_kw(s)),
             BestScoreThreshold.grid(),
             uses_scores=True,
         ),
         _spec(
             "SeqOptScale^0",
-            lambda n, s: SequentialOptScale(max_n=n, fit="mle", **s),
+            lambda n, s: SequentialOptScale(max_n=n, fit="mle", **_kw(s)),
             seq_grid,
             uses_scores=True,
         ),
         _spec(
             "SeqOptScale^t",
-            lambda n, s: SequentialOptScale(max_n=n, fit="map", **s),
+            lambda n, s: SequentialOptScale(max_n=n, fit="map", **_kw(s)),
             seq_grid,
             uses_scores=True,
             needs_priors=True,
         ),
         _spec(
             "DeepConf",
-            lambda n, s: DeepConfOnline(max_n=n, **s),
+            lambda n, s: DeepConfOnline(max_n=n, **_kw(s)),
             DeepConfOnline.grid(),
             uses_scores=True,
         ),
         _spec(
             "DeepConf-offline",
-            lambda n, s: DeepConfOffline(n, **s),
+            lambda n, s: DeepConfOffline(n, **_kw(s)),
             DeepConfOffline.grid(),
             uses_scores=True,
         ),
         _spec(
             "Hybrid",
-            lambda n, s: AgreementHybrid(max_n=n, **s),
+            lambda n, s: AgreementHybrid(max_n=n, **_kw(s)),
             AgreementHybrid.grid(),
             uses_scores=True,
         ),
         _spec(
             "Batch",
-            lambda n, s: BatchBudget(max_n=n, **s),
+            lambda n, s: BatchBudget(max_n=n, **_kw(s)),
             BatchBudget.grid(),
             uses_scores=True,
         ),

@@ -13,8 +13,6 @@ from optscale_apps.loaded import LoadedPools, evaluate, oracle_curve
 from optscale_apps.published import Published
 from optscale_apps.records import OPTSCALE_VARIANTS, CurvePoint, OptScaleCell
 
-MAX_CURVE_N = 64
-"""``curves.csv`` holds every N from 1 to 64 (or to K, for a pool of fewer samples)."""
 DSC_DEFAULT = "dsc_default"
 """Setting name of upstream's default DSC run in ``curves.csv`` (its JSON key)."""
 
@@ -64,8 +62,8 @@ def _curve(
 
 
 def curve_ns(loaded: LoadedPools) -> range:
-    """Budgets of the curves: 1..64, or 1..K for a pool of K < 64 samples per problem."""
-    return range(1, min(MAX_CURVE_N, loaded.view.n_samples) + 1)
+    """Budgets of the curves: every N in 1..K (1..64 for the paper's pools)."""
+    return range(1, loaded.view.n_samples + 1)
 
 
 def baseline_curves(loaded: LoadedPools) -> tuple[list[CurvePoint], CurvePoint]:
@@ -131,7 +129,7 @@ def optscale_cells(
     )
     for variant, max_n, peek, target, percentile in bar:
         policy = OptScalePolicy(
-            variant=variant.lower(),
+            variant="mle" if variant == "MLE" else "map",
             peek=peek,
             max_n=max_n,
             target_score=target,

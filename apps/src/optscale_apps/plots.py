@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from optscale_pools import atomic_output
 
 from optscale_apps.records import METHODS, CurvePoint, FairPoint, OptScaleCell
@@ -46,7 +47,7 @@ def pareto_front(points: Sequence[Point]) -> list[Point]:
     return front
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def _save(fig: Figure, path: Path) -> None:
     try:
         with atomic_output(path, binary=True) as out:
             fig.savefig(out, format="png", dpi=110, bbox_inches="tight")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from optscale_pools import Evaluation
+
 from optscale_apps.datasets import PAPER_NS, DatasetSpec
 from optscale_apps.published import Published
 from optscale_apps.records import (
@@ -30,16 +32,39 @@ PAPER_COLUMNS = (
     "published setting",
 )
 FAIR_COLUMNS = ("method", "N", "accuracy (%)", "95% CI (%)", "mean tokens", "95% CI", "setting")
-CURVE_COLUMNS = ("method", "setting", "N", "accuracy", "mean_tokens")
+CURVE_COLUMNS = (
+    "pool",
+    "pool_kind",
+    "method",
+    "setting",
+    "N",
+    "accuracy",
+    "accuracy_pct",
+    "mean_tokens",
+)
 CELL_COLUMNS = (
+    "pool",
+    "pool_kind",
     "variant",
     "max_N",
     "peek",
     "target_score",
     "percentile",
     "accuracy",
+    "accuracy_pct",
     "mean_tokens",
     "n_per_problem",
+)
+FAIR_CELL_COLUMNS = (
+    "pool",
+    "pool_kind",
+    "variant",
+    "max_N",
+    "setting",
+    "accuracy_pct",
+    "mean_samples",
+    "mean_tokens",
+    "chosen",
 )
 
 
@@ -77,8 +102,9 @@ def paper_table(
     curves: Sequence[CurvePoint],
     cells: Sequence[OptScaleCell],
     published: Published,
+    budgets: Sequence[int] = PAPER_NS,
 ) -> Table:
-    """Paper mode: every method at N = 8..64, next to the published number and the difference.
+    """Paper mode: every method at the ``budgets``, next to the published number and the difference.
 
     Baseline rows read this run's curves at N; OptScale rows apply the paper's selection rule
     (best test accuracy, ties to the fewest tokens) to this run's grid. Methods this run did not
@@ -87,7 +113,7 @@ def paper_table(
     ours = [*curves, *selected_points(cells)]
     theirs = selected_points(published.cells)
     rows: list[list[Cell]] = []
-    for n in PAPER_NS:
+    for n in budgets:
         for method in METHODS:
             point = _at(ours, method, n)
             if point is None:
@@ -114,11 +140,15 @@ def paper_table(
 
 
 def fair_table(
-    spec: DatasetSpec, simulated: bool, points: Sequence[FairPoint], orders: int
+    spec: DatasetSpec,
+    simulated: bool,
+    points: Sequence[FairPoint],
+    orders: int,
+    budgets: Sequence[int] = PAPER_NS,
 ) -> Table:
-    """Fair mode: every method at N = 8..64 with 95% intervals over random sample orders."""
+    """Fair mode: every method at the ``budgets`` with 95% intervals over random sample orders."""
     rows: list[list[Cell]] = []
-    for n in PAPER_NS:
+    for n in budgets:
         for method in METHODS:
             point = next((p for p in points if p.method == method and p.n == n), None)
             if point is None:
@@ -139,21 +169,28 @@ def fair_table(
     return Table(caption(spec, "fair", simulated, note), _kind(simulated), FAIR_COLUMNS, rows)
 
 
-def curve_rows(curves: Sequence[CurvePoint]) -> list[list[Cell]]:
-    """Rows of ``curves.csv``."""
-    return [[p.method, p.setting, p.n, p.accuracy, p.mean_tokens] for p in curves]
+def curve_rows(curves: Sequence[CurvePoint], pool: str, simulated: bool) -> list[list[Cell]]:
+    """Rows of ``curves.csv``: accuracy as upstream's fraction (exact) and in percent."""
+    kind = _kind(simulated)
+    return [
+        [pool, kind, p.method, p.setting, p.n, p.accuracy, 100 * p.accuracy, p.mean_tokens]
+        for p in curves
+    ]
 
 
-def cell_rows(cells: Sequence[OptScaleCell]) -> list[list[Cell]]:
+def cell_rows(cells: Sequence[OptScaleCell], pool: str, simulated: bool) -> list[list[Cell]]:
     """Rows of ``optscale_cells.csv``; the per-problem N is a JSON list."""
     return [
         [
+            pool,
+            _kind(simulated),
             c.variant,
             c.max_n,
             c.peek,
             c.target_score,
             c.percentile,
             c.accuracy,
+            100 * c.accuracy,
             c.mean_tokens,
             json.dumps(list(c.n_per_problem)),
         ]
@@ -169,3 +206,24 @@ def _signed(value: float) -> str:
 
 def _kind(simulated: bool) -> str:
     return "SIMULATED" if simulated else "REAL"
+
+
+def fair_cell_rows(evaluation: Evaluation) -> list[list[Cell]]:
+    """Rows of fair mode's ``optscale_cells.csv``: every OptScale setting at every budget."""
+    chosen = {(p.method, p.n): set(p.selected.chosen) for p in evaluation.curves}
+    kind = "SIMULATED" if evaluation.simulated else "REAL"
+    return [
+        [
+            evaluation.pool,
+            kind,
+            OPTSCALE_VARIANTS[s.method],
+            s.n,
+            s.setting,
+            100 * s.accuracy,
+            s.mean_samples,
+            s.mean_tokens,
+            str(s.index in chosen[(s.method, s.n)]).lower(),
+        ]
+        for s in evaluation.settings
+        if s.method in OPTSCALE_VARIANTS
+    ]

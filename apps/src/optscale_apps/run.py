@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from optscale_apps.datasets import DatasetSpec
+from optscale_apps.datasets import DatasetSpec, table_budgets
+from optscale_apps.eval_report import CURVE_COLUMNS as EVAL_CURVE_COLUMNS
+from optscale_apps.eval_report import curve_rows as eval_curve_rows
 from optscale_apps.fair import run_fair
 from optscale_apps.inputs import Priors, choose_priors, resolve_pools
 from optscale_apps.loaded import LoadedPools, load_pools
@@ -15,8 +17,10 @@ from optscale_apps.published import Published, load_published
 from optscale_apps.report import (
     CELL_COLUMNS,
     CURVE_COLUMNS,
+    FAIR_CELL_COLUMNS,
     cell_rows,
     curve_rows,
+    fair_cell_rows,
     fair_table,
     paper_table,
     selected_points,
@@ -72,14 +76,32 @@ def run(config: RunConfig) -> list[Path]:
     return _write_fair(config, loaded, published)
 
 
+def _check_k(loaded: LoadedPools, published: Published) -> int:
+    """Return the pool's K; refuse one too small for OptScale's smallest peek in paper mode."""
+    k = int(loaded.view.n_samples)
+    smallest = min((peek for _, peek in published.panels), default=1)
+    if k < smallest:
+        raise ValueError(
+            f"the pool has K = {k} samples per problem, fewer than paper mode's smallest "
+            f"OptScale peek ({smallest}); use optscale-eval or fair mode for such a pool"
+        )
+    return k
+
+
 def _write_paper(config: RunConfig, loaded: LoadedPools, published: Published) -> list[Path]:
+    k = _check_k(loaded, published)
     result = run_paper(loaded, published)
     out = config.out_dir
-    table = paper_table(config.spec, loaded.simulated, result.curves, result.cells, published)
+    table = paper_table(
+        config.spec, loaded.simulated, result.curves, result.cells, published, table_budgets(k)
+    )
     written = write_table(table, out)
+    name, simulated = config.spec.upstream, loaded.simulated
     curves = [*result.curves, result.dsc_default]  # the default run is in the CSV only
-    write_rows_csv(out / "curves.csv", CURVE_COLUMNS, curve_rows(curves))
-    write_rows_csv(out / "optscale_cells.csv", CELL_COLUMNS, cell_rows(result.cells))
+    write_rows_csv(out / "curves.csv", CURVE_COLUMNS, curve_rows(curves, name, simulated))
+    write_rows_csv(
+        out / "optscale_cells.csv", CELL_COLUMNS, cell_rows(result.cells, name, simulated)
+    )
     written += [out / "curves.csv", out / "optscale_cells.csv"]
     kind = "SIMULATED pool" if loaded.simulated else "REAL pool"
     plot_paper(
@@ -94,10 +116,17 @@ def _write_paper(config: RunConfig, loaded: LoadedPools, published: Published) -
 
 
 def _write_fair(config: RunConfig, loaded: LoadedPools, published: Published) -> list[Path]:
-    result = run_fair(loaded, published, orders=config.orders, seed=config.seed)
+    name = config.spec.upstream
+    result = run_fair(loaded, published, name=name, orders=config.orders, seed=config.seed)
     out = config.out_dir
-    table = fair_table(config.spec, loaded.simulated, result.points, config.orders)
+    budgets = table_budgets(int(loaded.view.n_samples))
+    table = fair_table(config.spec, loaded.simulated, result.points, config.orders, budgets)
     written = write_table(table, out)
+    curves = [row for e in result.evaluations for row in eval_curve_rows(e)]
+    write_rows_csv(out / "curves.csv", EVAL_CURVE_COLUMNS, curves)
+    cells = [row for e in result.evaluations for row in fair_cell_rows(e)]
+    write_rows_csv(out / "optscale_cells.csv", FAIR_CELL_COLUMNS, cells)
+    written += [out / "curves.csv", out / "optscale_cells.csv"]
     kind = "SIMULATED pool" if loaded.simulated else "REAL pool"
     plot_fair(
         out / PLOT_FILE,

@@ -115,7 +115,10 @@ def write_table(table: Table, out_dir: Path, stem: str = "table") -> list[Path]:
 
 
 def write_rows_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-    """Write a plain CSV (no caption) atomically, e.g. ``curves.csv`` and ``optscale_cells.csv``."""
+    """Write a plain CSV (no caption) atomically, e.g. ``curves.csv`` and ``optscale_cells.csv``.
+
+    Floats are written with ``repr``, the shortest text that reads back to the same float.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)

@@ -199,9 +199,9 @@ def _replay_groups(
         policy = method.make(min(n, group.k), setting)
         correct = group.correct_swapped if policy.verify_order == "pred_gold" else group.correct
         prepared: int | SampleOrders | None = group.orders if orders is not None else None
-        parts.append(
-            replay(policy, group.view, correct, orders=prepared, seed=seed, n_resamples=n_resamples)
-        )
+        # replay's own intervals are not used: the selection computes every interval
+        result = replay(policy, group.view, correct, orders=prepared, seed=seed, n_resamples=1)
+        parts.append(result)
     if len(parts) == 1:
         return parts[0]
     return _combine(pool, groups, parts, seed, n_resamples)

@@ -114,6 +114,13 @@ class EvalPool:
         return int(self.view.scores.shape[1])
 
     @property
+    def sample_mask(self) -> BoolArray:
+        """True for real samples, False for the padding of shorter rows, ``[P, K]``."""
+        columns = np.arange(self.max_k)[np.newaxis, :]
+        mask: BoolArray = columns < self.samples_per_problem[:, np.newaxis]
+        return mask
+
+    @property
     def samples_per_problem(self) -> npt.NDArray[np.int64]:
         """``K_p`` per problem."""
         if self.n_samples is None:
