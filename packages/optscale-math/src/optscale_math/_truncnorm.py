@@ -106,7 +106,7 @@ class TruncatedNormal01:
 
     def _ppf_logs(self, log_q: FloatArray, log_1mq: FloatArray) -> FloatArray:
         """Quantile from log q and log(1 - q): each tail is inverted where it is accurate."""
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             lower = np.logaddexp(special.log_ndtr(self.a), log_q + self.log_z)
             upper = np.logaddexp(special.log_ndtr(-self.b), log_1mq + self.log_z)
             z = np.where(
