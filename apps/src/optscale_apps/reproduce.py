@@ -14,6 +14,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from optscale_apps import __version__
 from optscale_apps.datasets import DATASETS, POOL_FILE_PATTERN
 
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
             "plots and, in paper mode, curves.csv and optscale_cells.csv."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset")
     parser.add_argument(
         "--mode",

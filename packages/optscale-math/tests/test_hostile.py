@@ -81,6 +81,14 @@ def test_huge_mu_is_a_point_mass_at_the_nearer_end(mu: float, sigma: float) -> N
     assert np.isfinite(law.logpdf(end))
 
 
+@pytest.mark.parametrize(("mu", "sigma"), [(1e300, 0.1), (HUGE, 1e-300), (1e120, 1e10)])
+def test_density_at_the_end_of_a_piled_law_is_its_exponential_rate(mu: float, sigma: float) -> None:
+    # Against 1 the law is exp(-rate (1 - x)) with rate (mu - 1) / sigma^2: density rate at 1.
+    log_rate = math.log(mu) - 2 * math.log(sigma)
+    assert TruncatedNormal01(mu, sigma).logpdf(1.0) == pytest.approx(log_rate, rel=1e-12)
+    assert TruncatedNormal01(1.0 - mu, sigma).logpdf(0.0) == pytest.approx(log_rate, rel=1e-12)
+
+
 def test_a_law_at_the_tipping_point_is_the_exponential_law() -> None:
     # mu / sigma^2 = 2 with mu = 2e12: the density is proportional to exp(2x) on [0, 1].
     sigma = 1e6

@@ -1,18 +1,20 @@
 """Make OptScale pools: generation, PRM scoring and adaptive sampling, resumable.
 
-Generation runs behind one small interface, :class:`GenerationBackend`: :class:`VLLMBackend` on
-GPUs (vLLM is installed separately) and :class:`TransformersBackend` on CPU. :class:`PrmScorer`
-scores completions as upstream does with Qwen2.5-Math-PRM. :func:`generate_samples` runs waves of
-samples through both, journaling every finished chunk in a :class:`Journal`, and stops problems
-early when given optscale-math Allocators.
-[`adaptive_sample`][optscale_gen.adaptive_sample] runs the same adaptive loop over the caller's
-own async generator and scorer, and [`create_app`][optscale_gen.create_app]
+Generation runs behind one small interface, [`GenerationBackend`][optscale_gen.GenerationBackend]:
+[`VLLMBackend`][optscale_gen.VLLMBackend] on GPUs (vLLM is installed separately) and
+[`TransformersBackend`][optscale_gen.TransformersBackend] on CPU.
+[`PrmScorer`][optscale_gen.PrmScorer] scores completions as upstream does with Qwen2.5-Math-PRM.
+[`generate_samples`][optscale_gen.generate_samples] runs waves of samples through both, journaling
+every finished chunk in a [`Journal`][optscale_gen.Journal], and stops problems early when given
+optscale-math Allocators. [`adaptive_sample`][optscale_gen.adaptive_sample] runs the same adaptive
+loop over the caller's own async generator and scorer, and [`create_app`][optscale_gen.create_app]
 (``optscale-gen serve``) puts it behind an OpenAI-compatible HTTP server, scoring with
 [`LocalPrmScorer`][optscale_gen.LocalPrmScorer] or
-[`HttpRewardScorer`][optscale_gen.HttpRewardScorer].
-Importing this package imports neither torch nor transformers nor vllm; they load when a model
-does. The command line is ``optscale-gen``.
+[`HttpRewardScorer`][optscale_gen.HttpRewardScorer]. Importing this package imports neither torch
+nor transformers nor vllm; they load when a model does. The command line is ``optscale-gen``.
 """
+
+from importlib.metadata import version as _version
 
 from optscale_gen._adaptive import AdaptiveResult, Scored, Wave, adaptive_sample
 from optscale_gen._backend import (
@@ -78,3 +80,6 @@ __all__ = [
     "split_steps",
     "write_pool",
 ]
+
+__version__ = _version("optscale-gen")
+"""The installed distribution's version (from its metadata)."""

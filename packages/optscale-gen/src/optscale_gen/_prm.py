@@ -26,7 +26,7 @@ class PrmScorer:
     model
         A PRM as described in the module docstring, on its device, in eval mode.
     tokenizer
-        Its tokenizer; :data:`~optscale_gen.STEP_TAG` must be one token of it.
+        Its tokenizer; [`STEP_TAG`][optscale_gen.STEP_TAG] must be one token of it.
     batch_size
         Conversations per forward pass. Batches are formed after sorting by length (longest
         first), right-padded; the causal model makes padding invisible to the real tokens.

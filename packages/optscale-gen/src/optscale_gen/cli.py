@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from optscale_gen import __version__
 from optscale_gen._backend import GenerationBackend, SamplingConfig
 from optscale_gen._journal import Journal, JournalError
 from optscale_gen._output import pool_items, write_pool
@@ -45,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (``--help`` documents every option)."""
     parser = argparse.ArgumentParser(prog="optscale-gen", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser(

@@ -31,7 +31,7 @@ SIGMA_TINY = 1e-300
 """Smallest sigma used in the arithmetic (1 / sigma stays finite)."""
 _FLAT = 1.0
 """Largest (|mu| + 1) / sigma^2 handled by quadrature (the log-density's range on [0, 1])."""
-_ERFCX_CAP = 1e290
+_ERFCX_FAR = 1e100
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(24)
 
 
@@ -93,12 +93,24 @@ def _side_log_mass(c: FloatArray, w: FloatArray, s0: FloatArray, s1: FloatArray)
     exact products.
     """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        y0 = np.minimum((c + s0) * w * _SQRT_HALF, _ERFCX_CAP)
-        y1 = np.minimum((c + s1) * w * _SQRT_HALF, _ERFCX_CAP)
         e0 = ((s0 * (0.5 * s0 + c)) * w) * w
         gap = (((s1 - s0) * (0.5 * (s1 + s0) + c)) * w) * w
-        ratio = np.log(special.erfcx(y1) / special.erfcx(y0))
-        out: FloatArray = -e0 + np.log(special.erfcx(y0)) + log1mexp(np.minimum(ratio - gap, 0.0))
+        log_cx0 = _log_erfcx(c + s0, w)
+        ratio = _log_erfcx(c + s1, w) - log_cx0
+        out: FloatArray = -e0 + log_cx0 + log1mexp(np.minimum(ratio - gap, 0.0))
+    return out
+
+
+def _log_erfcx(u: FloatArray, w: FloatArray) -> FloatArray:
+    """``log erfcx(u w / sqrt 2)`` for u >= 0, w > 0; past 1e100 its asymptote -log(y sqrt pi).
+
+    The asymptote is exact there to 1 / (2 y^2) and is formed from logs, so y may overflow.
+    """
+    with np.errstate(divide="ignore", over="ignore"):
+        y = u * w * _SQRT_HALF
+        far = ~(y < _ERFCX_FAR)
+        near: FloatArray = np.log(special.erfcx(np.where(far, 0.0, y)))
+        out: FloatArray = np.where(far, -(np.log(u) + np.log(w)) - _LOG_SQRT_HALF_PI, near)
     return out
 
 

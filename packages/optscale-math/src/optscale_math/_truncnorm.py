@@ -106,7 +106,7 @@ class TruncatedNormal01:
 
     def _ppf_logs(self, log_q: FloatArray, log_1mq: FloatArray) -> FloatArray:
         """Quantile from log q and log(1 - q): each tail is inverted where it is accurate."""
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             lower = np.logaddexp(special.log_ndtr(self.a), log_q + self.log_z)
             upper = np.logaddexp(special.log_ndtr(-self.b), log_1mq + self.log_z)
             z = np.where(
@@ -135,8 +135,8 @@ class TruncatedNormal01:
     def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> FloatArray:
         """Random draws of shape ``size`` (broadcast with mu and sigma), for simulations.
 
-        Inverse-cdf sampling through :meth:`ppf`, so it stays exact where rejection or scipy's
-        ``truncnorm`` would struggle (mu far above 1, tiny sigma).
+        Inverse-cdf sampling through [`ppf`][optscale_math.TruncatedNormal01.ppf], so it stays exact
+        where rejection or scipy's ``truncnorm`` would struggle (mu far above 1, tiny sigma).
         """
         return self.ppf(rng.random(size))
 
