@@ -171,4 +171,4 @@ def test_rows_independent_policies_decide_each_row_alone(mode):
             )
             assert alone.n_used[0] == whole.n_used[row], (policy.name, row)
             assert alone.pick[0] == whole.pick[row], (policy.name, row)
-    assert not getattr(DifficultyAdaptiveSC(10, mode), "rows_independent", False)
+    assert not DifficultyAdaptiveSC(10, mode).rows_independent
