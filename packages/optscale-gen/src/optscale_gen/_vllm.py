@@ -20,7 +20,7 @@ VLLM_MISSING = (
 def import_vllm() -> Any:
     """Import vllm, or fail with a message saying how to install it."""
     try:
-        import vllm
+        import vllm  # type: ignore[import-not-found,unused-ignore]
     except ImportError as error:
         raise ImportError(VLLM_MISSING) from error
     return vllm
