@@ -109,8 +109,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for path in written:
         print(f"wrote {path}")
+    _print_headline(written)
     print(f"done in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _print_headline(written: Sequence[Path]) -> None:
+    """Print the run's main table (its Markdown form), so the numbers show without opening files."""
+    for path in written:
+        if path.name == "table.md":
+            print()
+            print(path.read_text(encoding="utf-8"))
+            return
 
 
 if __name__ == "__main__":
