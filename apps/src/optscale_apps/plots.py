@@ -7,6 +7,7 @@ title says whether the pool behind it is REAL or SIMULATED.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 
 import matplotlib
@@ -14,8 +15,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from optscale_pools import atomic_output
 
 from optscale_apps.records import METHODS, CurvePoint, FairPoint, OptScaleCell
@@ -31,6 +34,9 @@ COLORS = {
     "OptScale^t": "#17becf",
 }
 LABELS = {"OptScale^0": "OptScale$^0$ (MLE)", "OptScale^t": "OptScale$^t$ (MAP)"}
+
+UNJOINED = frozenset({"MR-Thinking", "DSC"})
+"""Baselines drawn as unjoined markers: their per-N results are too jumpy for a line."""
 
 Point = tuple[float, float]
 
@@ -75,6 +81,39 @@ def _draw_oracle(ax: Axes, oracle: Sequence[CurvePoint]) -> None:
         )
 
 
+def _monotone_in_n(points: Sequence[CurvePoint]) -> bool:
+    """Whether mean tokens never drop as N grows (``points`` sorted by N)."""
+    return all(a.mean_tokens <= b.mean_tokens for a, b in pairwise(points))
+
+
+def _draw_curve(ax: Axes, method: str, points: Sequence[CurvePoint]) -> None:
+    """One baseline's per-N results: a line where tokens grow with N, otherwise bare markers.
+
+    MR-Thinking's and DSC's accuracy (and DSC's token use) jump between neighbouring N, so a
+    line through their points in N order zigzags across the other curves, and one in token order
+    would invent a trend between unrelated budgets; unjoined markers show each budget's result
+    and nothing else. Any other baseline whose tokens are not monotone in N is drawn the same way.
+    """
+    xs = [p.mean_tokens for p in points]
+    ys = [100 * p.accuracy for p in points]
+    label = LABELS.get(method, method)
+    if method not in UNJOINED and _monotone_in_n(points):
+        ax.plot(xs, ys, color=COLORS[method], lw=1.3, alpha=0.85, label=label)
+    else:
+        ax.plot(
+            xs,
+            ys,
+            ls="none",
+            marker="o",
+            ms=3.5,
+            mfc="none",
+            mew=0.9,
+            color=COLORS[method],
+            alpha=0.85,
+            label=f"{label} (one circle per N)",
+        )
+
+
 def _draw_paper_panel(
     ax: Axes,
     curves: Sequence[CurvePoint],
@@ -85,14 +124,7 @@ def _draw_paper_panel(
     for method in METHODS:
         points = sorted((p for p in curves if p.method == method), key=lambda p: p.n)
         if points:
-            ax.plot(
-                [p.mean_tokens for p in points],
-                [100 * p.accuracy for p in points],
-                color=COLORS[method],
-                lw=1.3,
-                alpha=0.85,
-                label=LABELS.get(method, method),
-            )
+            _draw_curve(ax, method, points)
     for method, variant in (("OptScale^0", "MLE"), ("OptScale^t", "MAP")):
         grid = [c for c in cells if c.variant == variant]
         ax.scatter(
@@ -101,6 +133,7 @@ def _draw_paper_panel(
             s=6,
             color=COLORS[method],
             alpha=0.25,
+            label=f"{LABELS[method]}: every grid setting",
         )
         chosen = sorted((p for p in selected if p.method == method), key=lambda p: p.n)
         ax.plot(
@@ -110,7 +143,7 @@ def _draw_paper_panel(
             ms=11,
             color=COLORS[method],
             lw=1.5,
-            label=f"{LABELS[method]} (selected)",
+            label=f"{LABELS[method]}: setting selected at N = 8, 16, 32, 64",
         )
     everything = [(p.mean_tokens, p.accuracy) for p in curves]
     everything += [(c.mean_tokens, c.accuracy) for c in cells]
@@ -119,6 +152,47 @@ def _draw_paper_panel(
     ax.set_xscale("log")
     ax.set_xlabel("mean tokens per problem (log scale)")
     ax.grid(True, which="both", alpha=0.25)
+
+
+PAPER_CAPTION = (
+    "Lines: a baseline at N = 1..64 samples per problem.  Open circles: the same for a baseline "
+    "whose results jump between neighbouring N (one circle per N, not joined).\n"
+    "Faint dots: every OptScale hyperparameter setting tried.  Stars: the setting the paper's "
+    "selection rule picks at N = 8, 16, 32, 64.\n"
+    "Pareto front: the points no other point beats on both axes.  Oracle bound: stop at the "
+    "first correct sample (it needs the gold answer; no method can beat it)."
+)
+
+
+def _paper_figure(
+    *,
+    title: str,
+    ours: tuple[Sequence[CurvePoint], Sequence[OptScaleCell], Sequence[CurvePoint]],
+    published: tuple[Sequence[CurvePoint], Sequence[OptScaleCell], Sequence[CurvePoint]],
+    oracle: Sequence[CurvePoint],
+    ours_label: str,
+) -> Figure:
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.8), sharey=True, sharex=True)
+    _draw_paper_panel(axes[0], *ours, oracle)
+    axes[0].set_title(ours_label)
+    _draw_paper_panel(axes[1], *published, ())
+    axes[1].set_title("published (paper's real pool)")
+    axes[0].set_ylabel("accuracy (%)")
+    handles: dict[str, Artist] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    fig.legend(
+        list(handles.values()),
+        list(handles.keys()),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.02),
+        ncol=3,
+        fontsize=8.5,
+    )
+    fig.text(0.5, -0.165, PAPER_CAPTION, ha="center", va="top", fontsize=9, color="0.2")
+    fig.suptitle(title, fontsize=13, weight="bold")
+    return fig
 
 
 def plot_paper(
@@ -133,19 +207,41 @@ def plot_paper(
     """Paper mode: this run (left) beside the published numbers (right), same axes.
 
     ``ours`` and ``published`` are ``(curves, OptScale grid cells, selected OptScale points)``;
-    lines are the per-N curves of the baselines, faint dots every OptScale grid cell, stars the
-    cells the paper's selection rule picks at N = 8, 16, 32, 64.
+    lines are the per-N curves of the baselines (open markers for a baseline whose tokens are not
+    monotone in N), faint dots every OptScale grid cell, stars the cells the paper's selection
+    rule picks at N = 8, 16, 32, 64. The legend names every mark and a caption line under the
+    title explains them, so the figure reads without the docs.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5.8), sharey=True, sharex=True)
-    _draw_paper_panel(axes[0], *ours, oracle)
-    axes[0].set_title(ours_label)
-    _draw_paper_panel(axes[1], *published, ())
-    axes[1].set_title("published (paper's real pool)")
-    axes[0].set_ylabel("accuracy (%)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.02), ncol=5, fontsize=9)
-    fig.suptitle(title, fontsize=13, weight="bold")
+    fig = _paper_figure(
+        title=title, ours=ours, published=published, oracle=oracle, ours_label=ours_label
+    )
     _save(fig, path)
+
+
+def _label_budgets(ax: Axes, points: Sequence[FairPoint]) -> None:
+    """Write N beside each point, in its method's colour, skipping labels that would collide.
+
+    Pareto-front points are labelled first so they keep theirs; any other label whose anchor is
+    within a label's size of one already written is dropped (the legend says so).
+    """
+    front = set(pareto_front([(p.mean_tokens.value, p.accuracy.value) for p in points]))
+    ordered = sorted(points, key=lambda p: (p.mean_tokens.value, p.accuracy.value) not in front)
+    ax.figure.canvas.draw()
+    placed: list[tuple[float, float]] = []
+    for p in ordered:
+        x, y = ax.transData.transform((p.mean_tokens.value, 100 * p.accuracy.value))
+        if any(abs(x - px) < 20 and abs(y - py) < 11 for px, py in placed):
+            continue
+        placed.append((x, y))
+        ax.annotate(
+            f"{p.n}",
+            (p.mean_tokens.value, 100 * p.accuracy.value),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=7,
+            color=COLORS[p.method],
+            weight="bold",
+        )
 
 
 def plot_fair(
@@ -156,6 +252,12 @@ def plot_fair(
     oracle: Sequence[CurvePoint],
 ) -> None:
     """Fair mode: every method at N = 8..64 with 95% intervals, the Pareto front, the oracle."""
+    _save(_fair_figure(title=title, points=points, oracle=oracle), path)
+
+
+def _fair_figure(
+    *, title: str, points: Sequence[FairPoint], oracle: Sequence[CurvePoint]
+) -> Figure:
     fig, ax = plt.subplots(figsize=(10, 6))
     for method in METHODS:
         mine = sorted((p for p in points if p.method == method), key=lambda p: p.n)
@@ -182,14 +284,16 @@ def plot_fair(
             color=COLORS[method],
             label=LABELS.get(method, method),
         )
-        for x, y, p in zip(xs, ys, mine, strict=True):
-            ax.annotate(f"{p.n}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
     _draw_front(ax, [(p.mean_tokens.value, p.accuracy.value) for p in points])
     _draw_oracle(ax, oracle)
     ax.set_xscale("log")
     ax.set_xlabel("mean tokens per problem (log scale)")
     ax.set_ylabel("accuracy (%), 95% intervals")
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9)
+    _label_budgets(ax, points)
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], ls="none", marker="$16$", ms=9, color="black"))
+    labels.append("number: N samples per problem\n(hidden where labels would overlap)")
+    ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9)
     ax.set_title(title, fontsize=12, weight="bold")
-    _save(fig, path)
+    return fig
