@@ -131,7 +131,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
 
 @pytest.fixture(scope="session")
 def generate_args(tiny: TinyModels) -> Callable[..., list[str]]:
-    """Command line of a quick ``optscale-gen generate`` on the tiny models, writing ``out``."""
+    """Command line of a quick ``optscale-gen generate`` on the tiny models, into folder ``out``."""
 
     def args(out: Path, *extra: str) -> list[str]:
         return [

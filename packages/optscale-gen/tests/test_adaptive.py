@@ -32,11 +32,11 @@ def allocator_counts(scores: list[list[float]], **settings: Any) -> list[int]:
 def test_each_problem_stops_where_its_allocator_says(
     generate_args: Callable[..., list[str]], tmp_path: Path, max_wave: str | None
 ) -> None:
-    out = tmp_path / "live.json"
+    out = tmp_path / "pool.json"
     options = ["--adaptive", "--n", "6", "--peek", "2", "--target-score", "0.99"]
     options += ["--percentile", "0.05", "--seed", "1"]
     options += [] if max_wave is None else ["--max-wave", max_wave]
-    assert main(generate_args(out, *options)) == 0
+    assert main(generate_args(tmp_path, *options)) == 0
     items = json.loads(out.read_text())
     scores = [item["score"]["scores"][0] for item in items]
     counts = [item["n"] for item in items]
@@ -52,6 +52,6 @@ def test_priors_must_cover_every_problem(
 ) -> None:
     priors = tmp_path / "priors.json"
     priors.write_text(json.dumps([[0.5, 0.2]]))
-    args = generate_args(tmp_path / "live.json", "--adaptive", "--priors", str(priors))
+    args = generate_args(tmp_path / "live", "--adaptive", "--priors", str(priors))
     assert main(args) == 1
     assert "expected a JSON list of 4 [mu, sigma]" in capsys.readouterr().err

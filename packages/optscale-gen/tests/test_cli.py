@@ -45,7 +45,7 @@ def test_prompts_to_pool_to_grades_to_replay(
     from optscale_pools import grade_pool, make_view, read_prompts, read_upstream_pool, replay
 
     out = tmp_path / "pool.json"
-    assert main(generate_args(out, "--n", "3", "--seed", "5", "--chunk-size", "4")) == 0
+    assert main(generate_args(tmp_path, "--n", "3", "--seed", "5", "--chunk-size", "4")) == 0
     prompts = read_prompts(tiny.prompts)
     pool = read_upstream_pool(out, prompts)
     assert pool.scores.shape == (4, 3)
@@ -72,13 +72,13 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
     generate_args: Callable[..., list[str]], tmp_path: Path
 ) -> None:
     settings = ["--n", "4", "--seed", "3", "--chunk-size", "1"]
-    reference = tmp_path / "reference.json"
-    assert main(generate_args(reference, *settings[:4], "--chunk-size", "3")) == 0
+    reference = tmp_path / "reference" / "pool.json"
+    assert main(generate_args(reference.parent, *settings[:4], "--chunk-size", "3")) == 0
 
-    out = tmp_path / "killed.json"
-    journal = tmp_path / "killed.json.run" / "samples.jsonl"
+    out = tmp_path / "killed" / "pool.json"
+    journal = tmp_path / "killed" / "run" / "samples.jsonl"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "optscale_gen.cli", *generate_args(out, *settings)]
+    command = [sys.executable, "-m", "optscale_gen.cli", *generate_args(out.parent, *settings)]
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     while process.poll() is None:
         if journal.exists() and journal.read_bytes().count(b"\n") >= 3:
@@ -89,7 +89,7 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
     assert not out.exists()
     assert journal.read_bytes().count(b"\n") < 1 + 16  # the settings header, then samples
 
-    assert main(generate_args(out, *settings)) == 0
+    assert main(generate_args(out.parent, *settings)) == 0
     got, expected = json.loads(out.read_text()), json.loads(reference.read_text())
     for item, ref in zip(got, expected, strict=True):
         assert item["score"]["completions"] == ref["score"]["completions"]
@@ -108,11 +108,12 @@ def test_score_rescores_an_existing_pool(
     from optscale_pools import read_upstream_pool
 
     pool_path = tmp_path / "pool.json"
-    assert main(generate_args(pool_path, "--n", "2")) == 0
-    rescored = tmp_path / "rescored.json"
-    args = ["score", "--prompts", str(tiny.prompts), "--prm", str(tiny.prm)]
-    args += ["--pool", str(pool_path), "--out", str(rescored), "--prm-batch-size", "5"]
+    assert main(generate_args(tmp_path, "--n", "2")) == 0
+    rescored = tmp_path / "rescored" / "pool.json"
+    args = ["score", str(pool_path), "--prompts", str(tiny.prompts), "--prm", str(tiny.prm)]
+    args += ["--out", str(rescored.parent), "--prm-batch-size", "5"]
     assert main([*args, "--no-progress"]) == 0
+    assert (rescored.parent / "run" / "samples.jsonl").exists()
     before = read_upstream_pool(pool_path, tiny.prompts)
     after = read_upstream_pool(rescored, tiny.prompts)
     assert after.completions == before.completions
@@ -125,7 +126,7 @@ def test_sharded_runs_then_one_assembling_run_that_loads_no_model(
 ) -> None:
     out = tmp_path / "pool.json"
     for shard in ("0", "1"):
-        args = generate_args(out, "--n", "2", "--num-shards", "2", "--shard-index", shard)
+        args = generate_args(tmp_path, "--n", "2", "--num-shards", "2", "--shard-index", shard)
         assert main(args) == 0
         assert not out.exists()
 
@@ -134,9 +135,9 @@ def test_sharded_runs_then_one_assembling_run_that_loads_no_model(
 
     monkeypatch.setattr(cli, "_make_backend", no_model)
     monkeypatch.setattr(cli, "_make_scorer", no_model)
-    assert main(generate_args(out, "--n", "2")) == 0
+    assert main(generate_args(tmp_path, "--n", "2")) == 0
     assert [item["n"] for item in json.loads(out.read_text())] == [2, 2, 2, 2]
-    run_dir = tmp_path / "pool.json.run"
+    run_dir = tmp_path / "run"
     assert sorted(p.name for p in run_dir.glob("*.jsonl")) == [
         "samples-shard0of2.jsonl",
         "samples-shard1of2.jsonl",
@@ -158,7 +159,7 @@ def test_bad_prompts_exit_with_one_line(
     change: object,
     message: str,
 ) -> None:
-    args = generate_args(tmp_path / "pool.json")
+    args = generate_args(tmp_path / "gen")
     args[args.index("--prompts") + 1] = str(tmp_path / "bad.json")
     assert main(change(args, tmp_path)) == 1  # type: ignore[operator]
     error = capsys.readouterr().err
@@ -169,9 +170,8 @@ def test_bad_prompts_exit_with_one_line(
 def test_other_settings_in_an_existing_run_dir_are_refused(
     generate_args: Callable[..., list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "pool.json"
-    assert main(generate_args(out, "--n", "1")) == 0
-    assert main(generate_args(out, "--n", "1", "--seed", "2")) == 1
+    assert main(generate_args(tmp_path, "--n", "1")) == 0
+    assert main(generate_args(tmp_path, "--n", "1", "--seed", "2")) == 1
     assert "field 'seed' is 0 in the existing run but 2 now" in capsys.readouterr().err
 
 
@@ -190,7 +190,7 @@ def test_bad_options_exit_with_one_line(
     extra: list[str],
     message: str,
 ) -> None:
-    assert main(generate_args(tmp_path / "pool.json", *extra)) == 1
+    assert main(generate_args(tmp_path / "gen", *extra)) == 1
     assert message in capsys.readouterr().err
 
 
@@ -209,9 +209,22 @@ def test_missing_vllm_is_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm -> ImportError
-    args = generate_args(tmp_path / "pool.json", "--n", "1")
+    args = generate_args(tmp_path / "gen", "--n", "1")
     args[args.index("--backend") + 1] = "vllm"
     assert main(args) == 1
     error = capsys.readouterr().err
     assert "pip install vllm" in error
     assert error.count("\n") == 1
+
+
+def test_out_naming_a_file_is_refused_before_any_work(
+    generate_args: Callable[..., list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "pool.json"
+    out.write_text("[]\n")
+    assert main(generate_args(out, "--n", "1")) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"optscale-gen: error: {out}: --out names a folder")
+    assert error.count("\n") == 1
+    assert out.read_text() == "[]\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pool.json"]

@@ -145,13 +145,13 @@ def test_deep_prompts_are_one_line_and_write_nothing(
 ) -> None:
     prompts = tmp_path / "prompts.json"
     prompts.write_text(DEEP)
-    args = generate_args(tmp_path / "pool.json")
+    args = generate_args(tmp_path / "gen")
     args[args.index("--prompts") + 1] = str(prompts)
     assert main(args) == 1
     error = capsys.readouterr().err
     assert error.startswith("optscale-gen: error: ")
     assert error.count("\n") == 1
-    assert not (tmp_path / "pool.json.run").exists()
+    assert not (tmp_path / "gen").exists()
 
 
 def test_a_deep_priors_file_is_one_line_and_writes_nothing(
@@ -159,12 +159,12 @@ def test_a_deep_priors_file_is_one_line_and_writes_nothing(
 ) -> None:
     priors = tmp_path / "priors.json"
     priors.write_text(DEEP)
-    out = tmp_path / "pool.json"
+    out = tmp_path / "gen"
     assert main(generate_args(out, "--adaptive", "--priors", str(priors))) == 1
     error = capsys.readouterr().err
     assert f"{priors}: invalid JSON (nested too deeply)" in error
     assert error.count("\n") == 1
-    assert not out.with_name("pool.json.run").exists()
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
@@ -188,9 +188,9 @@ def test_rejected_adaptive_options_write_nothing(
     priors.write_text(json.dumps([[0.5, 0.1], ["a", 0.1], [0.5, 0.1], [0.5, 0.1]]))
     nan_priors = tmp_path / "nan.json"
     nan_priors.write_text("[[0.5, 0.1], [0.5, 0.1], [NaN, 0.1], [0.5, 0.1]]")
-    out = tmp_path / "pool.json"
+    out = tmp_path / "gen"
     files = {"PRIORS": str(priors), "NAN_PRIORS": str(nan_priors)}
     bad = [files.get(arg, arg) for arg in extra]
     assert main(generate_args(out, "--n", "4", "--adaptive", *bad)) == 1
     assert message in capsys.readouterr().err
-    assert not out.with_name("pool.json.run").exists()
+    assert not out.exists()

@@ -2,8 +2,8 @@
 
 ``generate`` samples completions, counts their tokens and scores them with a PRM, optionally in
 adaptive waves where optscale-math's Allocator stops each problem; ``score`` re-scores an existing
-pool. Both journal every finished chunk under a run directory and resume from it when restarted
-with the same settings.
+pool. Both write ``OUT/pool.json``, journal every finished chunk under a run directory (default
+``OUT/run``) and resume from it when restarted with the same settings.
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ from optscale_gen._output import pool_items, write_pool
 from optscale_gen._prm import PrmScorer
 from optscale_gen._runner import AllocatorLike, RunPlan, generate_samples, score_samples
 from optscale_gen._serve_cli import add_serve_parser
+
+POOL_FILE = "pool.json"
+"""Name of the pool ``generate`` and ``score`` write into their ``--out`` folder."""
+RUN_DIR = "run"
+"""Name of the default journal directory inside the ``--out`` folder."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="(re-)score an existing upstream pool with a PRM",
         description="Score every completion of an upstream pool with a PRM; token counts are kept.",
     )
+    score.add_argument("pool", type=Path, metavar="POOL", help="upstream pool to score")
     _common(score)
-    score.add_argument("--pool", type=Path, required=True, help="upstream pool to score")
     score.set_defaults(func=_score)
     add_serve_parser(commands)
     return parser
@@ -113,9 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompts", type=Path, required=True, help="prompts file (JSON list)")
     parser.add_argument("--prm", required=True, help="PRM model directory or name")
-    parser.add_argument("--out", type=Path, required=True, help="pool file to write")
     parser.add_argument(
-        "--run-dir", type=Path, default=None, help="journal directory (default: OUT.run)"
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help=f"output folder (gets {POOL_FILE}, and the journal in {RUN_DIR}/)",
+    )
+    parser.add_argument(
+        "--run-dir", type=Path, default=None, help=f"journal directory (default: OUT/{RUN_DIR})"
     )
     parser.add_argument("--chunk-size", type=int, default=64, help="samples per journal write")
     parser.add_argument("--prm-batch-size", type=int, default=8)
@@ -210,9 +221,9 @@ def _generate(args: argparse.Namespace) -> None:
     if sharded:
         print(f"shard {args.shard_index}/{args.num_shards} done; journal in {journal.directory}")
         return
-    write_pool(args.out, pool_items(prompts.problems, records))
+    written = write_pool(args.out / POOL_FILE, pool_items(prompts.problems, records))
     counts = [len(records[i]) for i in range(len(prompts.problems))]
-    print(f"wrote {args.out}: {len(counts)} problems, {sum(counts)} samples")
+    print(f"wrote {written}: {len(counts)} problems, {sum(counts)} samples")
 
 
 def _score(args: argparse.Namespace) -> None:
@@ -239,12 +250,14 @@ def _score(args: argparse.Namespace) -> None:
             chunk_size=args.chunk_size,
             progress=update,
         )
-    write_pool(args.out, pool_items(pool.problems, records))
-    print(f"wrote {args.out}: {pool.n_problems} problems, {pool.scores.size} samples")
+    written = write_pool(args.out / POOL_FILE, pool_items(pool.problems, records))
+    print(f"wrote {written}: {pool.n_problems} problems, {pool.scores.size} samples")
 
 
 def _journal(args: argparse.Namespace, settings: dict[str, Any], writer: str | None) -> Journal:
-    run_dir = args.run_dir or args.out.with_name(args.out.name + ".run")
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"{args.out}: --out names a folder (the pool goes to OUT/{POOL_FILE})")
+    run_dir = args.run_dir or args.out / RUN_DIR
     journal = Journal(run_dir) if writer is None else Journal(run_dir, writer)
     try:
         journal.check_settings(settings)
