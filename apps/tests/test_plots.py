@@ -73,13 +73,8 @@ def test_paper_legend_explains_every_mark() -> None:
     curves += [CurvePoint("SC", "", n, 0.5, t) for n, t in ((1, 100.0), (2, 300.0), (3, 200.0))]
     cells = [OptScaleCell(v, 8, 3, 0.8, 0.1, 0.5, 5000.0) for v in ("MLE", "MAP")]
     selected = [CurvePoint("OptScale^0", "", 8, 0.5, 5000.0)]
-    fig = _paper_figure(
-        title="t",
-        ours=(curves, cells, selected),
-        published=(curves, cells, selected),
-        oracle=curves[:3],
-        ours_label="this run",
-    )
+    panel = (curves, cells, selected)
+    fig = _paper_figure("t", panel, panel, curves[:3], "this run")
     texts = _legend_texts(fig)
     assert "MR-Thinking" in UNJOINED
     assert "BoN" in texts

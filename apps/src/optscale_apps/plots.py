@@ -39,6 +39,8 @@ UNJOINED = frozenset({"MR-Thinking", "DSC"})
 """Baselines drawn as unjoined markers: their per-N results are too jumpy for a line."""
 
 Point = tuple[float, float]
+Panel = tuple[Sequence[CurvePoint], Sequence[OptScaleCell], Sequence[CurvePoint]]
+"""One paper-mode panel: per-N curves, OptScale grid cells, selected OptScale points."""
 
 
 def pareto_front(points: Sequence[Point]) -> list[Point]:
@@ -165,12 +167,7 @@ PAPER_CAPTION = (
 
 
 def _paper_figure(
-    *,
-    title: str,
-    ours: tuple[Sequence[CurvePoint], Sequence[OptScaleCell], Sequence[CurvePoint]],
-    published: tuple[Sequence[CurvePoint], Sequence[OptScaleCell], Sequence[CurvePoint]],
-    oracle: Sequence[CurvePoint],
-    ours_label: str,
+    title: str, ours: Panel, published: Panel, oracle: Sequence[CurvePoint], ours_label: str
 ) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.8), sharey=True, sharex=True)
     _draw_paper_panel(axes[0], *ours, oracle)
@@ -199,23 +196,20 @@ def plot_paper(
     path: Path,
     *,
     title: str,
-    ours: tuple[Sequence[CurvePoint], Sequence[OptScaleCell], Sequence[CurvePoint]],
-    published: tuple[Sequence[CurvePoint], Sequence[OptScaleCell], Sequence[CurvePoint]],
+    ours: Panel,
+    published: Panel,
     oracle: Sequence[CurvePoint],
     ours_label: str,
 ) -> None:
     """Paper mode: this run (left) beside the published numbers (right), same axes.
 
     ``ours`` and ``published`` are ``(curves, OptScale grid cells, selected OptScale points)``;
-    lines are the per-N curves of the baselines (open markers for a baseline whose tokens are not
-    monotone in N), faint dots every OptScale grid cell, stars the cells the paper's selection
-    rule picks at N = 8, 16, 32, 64. The legend names every mark and a caption line under the
-    title explains them, so the figure reads without the docs.
+    lines are the per-N curves of the baselines (open circles for MR-Thinking, DSC and any
+    baseline whose tokens are not monotone in N), faint dots every OptScale grid cell, stars the
+    cells the paper's selection rule picks at N = 8, 16, 32, 64. The legend names every mark and a
+    caption under the figure explains them, so the figure reads without the docs.
     """
-    fig = _paper_figure(
-        title=title, ours=ours, published=published, oracle=oracle, ours_label=ours_label
-    )
-    _save(fig, path)
+    _save(_paper_figure(title, ours, published, oracle, ours_label), path)
 
 
 def _label_budgets(ax: Axes, points: Sequence[FairPoint]) -> None:
