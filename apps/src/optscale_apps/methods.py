@@ -13,10 +13,16 @@ from typing import Any, cast
 
 from optscale_baselines import (
     AdaptiveSC,
+    AgreementHybrid,
+    BatchBudget,
     BestOfN,
+    BestScoreThreshold,
+    DeepConfOffline,
+    DeepConfOnline,
     DifficultyAdaptiveSC,
     EarlyStoppingSC,
     SelfConsistency,
+    SequentialOptScale,
     WeightedSelfConsistency,
 )
 from optscale_math import OptScalePolicy, Policy
@@ -118,8 +124,63 @@ def catalogue(
         ),
         _spec("OptScale^0", _optscale("mle", panels), grid, uses_scores=True),
         _spec("OptScale^t", _optscale("map", panels), grid, uses_scores=True, needs_priors=True),
+        *_stop_rules(),
     ]
     return {spec.name: spec for spec in specs}
+
+
+def _stop_rules() -> list[MethodSpec]:
+    """Return the stop rules beyond the paper (optscale-baselines), capped at ``max_n = N``.
+
+    Batch budget allocation spends, at budget ``N``, what Best-of-N would (estimated from the
+    peeked samples' tokens), with at most ``N`` samples per problem.
+    """
+    seq_grid = SequentialOptScale.grid()
+    return [
+        _spec(
+            "Threshold",
+            lambda n, s: BestScoreThreshold(max_n=n, **_kw(s)),
+            BestScoreThreshold.grid(),
+            uses_scores=True,
+        ),
+        _spec(
+            "SeqOptScale^0",
+            lambda n, s: SequentialOptScale(max_n=n, fit="mle", **_kw(s)),
+            seq_grid,
+            uses_scores=True,
+        ),
+        _spec(
+            "SeqOptScale^t",
+            lambda n, s: SequentialOptScale(max_n=n, fit="map", **_kw(s)),
+            seq_grid,
+            uses_scores=True,
+            needs_priors=True,
+        ),
+        _spec(
+            "DeepConf",
+            lambda n, s: DeepConfOnline(max_n=n, **_kw(s)),
+            DeepConfOnline.grid(),
+            uses_scores=True,
+        ),
+        _spec(
+            "DeepConf-offline",
+            lambda n, s: DeepConfOffline(n, **_kw(s)),
+            DeepConfOffline.grid(),
+            uses_scores=True,
+        ),
+        _spec(
+            "Hybrid",
+            lambda n, s: AgreementHybrid(max_n=n, **_kw(s)),
+            AgreementHybrid.grid(),
+            uses_scores=True,
+        ),
+        _spec(
+            "Batch",
+            lambda n, s: BatchBudget(max_n=n, **_kw(s)),
+            BatchBudget.grid(),
+            uses_scores=True,
+        ),
+    ]
 
 
 def resolve(

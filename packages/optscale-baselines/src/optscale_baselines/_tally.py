@@ -1,0 +1,47 @@
+"""Running score-weighted vote tallies, per row, updated one sample index at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optscale_baselines._protocol import BoolArray, FloatArray, IntArray
+
+
+class Tally:
+    """Per-row, per-label vote weight, vote count and sum of squared weights, and the leader.
+
+    Labels are first-seen labels (the index of the first sample with the answer), so a row has
+    at most ``width`` of them. The leader is the label with the largest weight, the smallest
+    label (the answer seen first) among equals; only labels that received a vote compete.
+    """
+
+    def __init__(self, rows: int, width: int) -> None:
+        self.weight = np.zeros((rows, width))
+        self.count = np.zeros((rows, width))
+        self.square = np.zeros((rows, width))
+        self.total = np.zeros(rows)
+        self.votes = np.zeros(rows)
+        self.leader = np.full(rows, -1, dtype=np.int64)
+        self.leader_weight = np.full(rows, -np.inf)
+
+    def add(self, rows: IntArray, labels: IntArray, weights: FloatArray, voting: BoolArray) -> None:
+        """Add a vote of ``weights`` for ``labels`` in the rows where ``voting`` holds.
+
+        Weights must be ``>= 0``: then weights only grow, and the leader can only change to
+        the label just voted for.
+        """
+        r, c, w = rows[voting], labels[voting], weights[voting]
+        self.weight[r, c] += w
+        self.count[r, c] += 1.0
+        self.square[r, c] += w * w
+        self.total[r] += w
+        self.votes[r] += 1.0
+        new = self.weight[r, c]
+        lead = self.leader[r]
+        wins = (new > self.leader_weight[r]) | ((new == self.leader_weight[r]) & (c < lead))
+        self.leader[r[wins]] = c[wins]
+        self.leader_weight[r[wins]] = new[wins]
+
+    def picks(self) -> IntArray:
+        """Return the leader per row (the first sample carrying it), -1 where nobody voted."""
+        return self.leader.copy()
