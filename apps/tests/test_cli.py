@@ -45,6 +45,8 @@ def test_paper_mode_end_to_end(
     assert methods == {"BoN", "SC", "MR-Thinking", "ESC", "ASC", "DSC", "OptScale^0", "OptScale^t"}
     assert {row["N"] for row in table} == {"8", "16", "32", "64"}
     assert {row["pool"] for row in table} == {"REAL"}
+    table_md = (folder / "table.md").read_text()
+    assert table_md.strip() in "\n".join(out), "the main table is printed at the end of the run"
     for row in table:  # the difference column is this run minus the published number
         diff = float(row["accuracy (%)"]) - float(row["published (%)"])
         assert abs(diff - float(row["diff (pts)"])) < 0.051

@@ -52,7 +52,14 @@ def test_markdown_has_caption_and_one_cell_per_column() -> None:
 
 @pytest.mark.parametrize(
     ("text", "escaped"),
-    [("50%", r"50\%"), ("a_b", r"a\_b"), ("x^0", r"x\^{}0"), ("{&}", r"\{\&\}"), ("$#", r"\$\#")],
+    [
+        ("50%", r"50\%"),
+        ("a_b", r"a\_b"),
+        ("x^0", r"x$^{0}$"),
+        ("a ^ b", r"a \^{} b"),
+        ("{&}", r"\{\&\}"),
+        ("$#", r"\$\#"),
+    ],
 )
 def test_latex_escape(text: str, escaped: str) -> None:
     assert latex_escape(text) == escaped
@@ -61,7 +68,7 @@ def test_latex_escape(text: str, escaped: str) -> None:
 def test_latex_holds_caption_and_rows() -> None:
     tex = to_latex(TABLE)
     assert r"\caption{SIMULATED pool: AIME24, paper mode; 50\% of it}" in tex
-    assert r"OptScale\^{}0 & 64 & 83.25 & a|b\_c \& \{d\} \\" in tex
+    assert r"OptScale$^{0}$ & 64 & 83.25 & a|b\_c \& \{d\} \\" in tex
     assert tex.count(r"\\") == 1 + len(TABLE.rows)
 
 

@@ -27,7 +27,7 @@ class PaperResult:
     dsc_default: CurvePoint
     """Upstream's ``dsc_default`` run (max_sample_size = K, overhead over the first 5 token
     counts, first on the random stream); written to ``curves.csv`` only, under the setting
-    :data:`DSC_DEFAULT`."""
+    `DSC_DEFAULT`."""
 
 
 @dataclass(frozen=True)

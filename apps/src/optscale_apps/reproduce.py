@@ -14,6 +14,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from optscale_apps import __version__
 from optscale_apps.datasets import DATASETS, POOL_FILE_PATTERN
 
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
             "plots and, in paper mode, curves.csv and optscale_cells.csv."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset")
     parser.add_argument(
         "--mode",
@@ -107,8 +109,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for path in written:
         print(f"wrote {path}")
+    _print_headline(written)
     print(f"done in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _print_headline(written: Sequence[Path]) -> None:
+    """Print the run's main table (its Markdown form), so the numbers show without opening files."""
+    for path in written:
+        if path.name == "table.md":
+            print()
+            print(path.read_text(encoding="utf-8"))
+            return
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,27 +81,44 @@ _LATEX_SPECIAL = {
     "~": r"\textasciitilde{}",
     "^": r"\^{}",
 }
+_SUPERSCRIPT = re.compile(r"\^([A-Za-z0-9]+)")
+"""A caret followed by letters or digits, as in ``OptScale^0``: a superscript, not a caret."""
 
 
 def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters so any cell text prints literally."""
-    return "".join(_LATEX_SPECIAL.get(char, char) for char in text)
+    """Escape LaTeX's special characters so any cell text prints as written.
+
+    ``name^x`` (letters or digits after the caret) becomes a math superscript, so the method
+    names ``OptScale^0`` and ``OptScale^t`` print as in the paper; any other caret prints as one.
+    """
+    pieces = _SUPERSCRIPT.split(text)
+    escaped = ["".join(_LATEX_SPECIAL.get(char, char) for char in piece) for piece in pieces[::2]]
+    out = escaped[0]
+    for superscript, rest in zip(pieces[1::2], escaped[1:], strict=True):
+        out += rf"$^{{{superscript}}}$" + rest
+    return out
 
 
 def to_latex(table: Table) -> str:
-    """LaTeX form: a ``table`` float with a ``tabular`` (booktabs rules) and the caption."""
+    """LaTeX form: a ``table`` float with a ``tabular`` (booktabs rules) and the caption.
+
+    The tabular is scaled to the column width (``resizebox``, from graphicx), so the table fits
+    a two-column paper whatever its number of columns.
+    """
     spec = "l" * len(table.columns)
     lines = [
+        "% needs \\usepackage{booktabs,graphicx}",
         r"\begin{table}[t]",
         r"\centering",
         rf"\caption{{{latex_escape(table.caption)}}}",
+        r"\resizebox{\columnwidth}{!}{%",
         rf"\begin{{tabular}}{{{spec}}}",
         r"\toprule",
         " & ".join(latex_escape(column) for column in table.columns) + r" \\",
         r"\midrule",
     ]
     lines += [" & ".join(latex_escape(_text(cell)) for cell in row) + r" \\" for row in table.rows]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    lines += [r"\bottomrule", r"\end{tabular}%", "}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 

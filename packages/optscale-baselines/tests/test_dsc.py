@@ -37,9 +37,10 @@ def test_paper_partition_by_hand():
 
 
 def test_paper_ranking_reads_unpaid_scores():
-    # REFERENCE.md's unfairness 4. Row 3 is easy and pays for sample 0 only, yet lowering its
-    # unpaid scores makes it rank hardest: the search then stops before it (sorted 1, 0, 2, 3:
-    # midpoint 2 fails, midpoint 1 fails, midpoint 0 passes), and it pays the full cap.
+    # Upstream's DSC ranks with scores it never paid for. Row 3 is easy and pays for sample 0
+    # only, yet lowering its unpaid scores makes it rank hardest: the search then stops before
+    # it (sorted 1, 0, 2, 3: midpoint 2 fails, midpoint 1 fails, midpoint 0 passes), and it
+    # pays the full cap.
     view = two_easy_two_hard()
     assert DifficultyAdaptiveSC(6).run(view).n_used[3] == 1
     scores = view.scores.copy()

@@ -10,12 +10,15 @@ directory so that command-line runs in subprocesses load them like any checkpoin
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # the serve tests' HTTP servers: serve_upstreams
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<extra_0>"]
 CHAT_TEMPLATE = (

@@ -174,10 +174,10 @@ def test_cli_fetch_reports_a_bad_checksum(
 ) -> None:
     monkeypatch.setenv("OPTSCALE_MANIFEST", str(manifest))
     monkeypatch.setenv("OPTSCALE_DATA_MIRROR", str(mirror))
-    assert main(["fetch", "--only", "data/*", "--cache", str(tmp_path / "c")]) == 0
+    assert main(["fetch", "--only", "data/*", "--cache-dir", str(tmp_path / "c")]) == 0
     assert "1 files verified" in capsys.readouterr().out
     (mirror / "BoN_OptScale/TINY_BoN_results.json").write_bytes(b"{}")
-    assert main(["fetch", "--cache", str(tmp_path / "c")]) == 1
+    assert main(["fetch", "--cache-dir", str(tmp_path / "c")]) == 1
     lines = capsys.readouterr().err.splitlines()
     errors = [line for line in lines if line.startswith("optscale-pools fetch: error:")]
     assert len(errors) == 1
@@ -360,7 +360,7 @@ def test_manifest_paths_leaving_the_cache_are_refused(
     with pytest.raises(PoolFormatError, match=r"one\.json: record 0: field 'path': unsafe"):
         fetch(cache=cache, manifest=manifest, mirror=str(mirror), progress=False)
     monkeypatch.setenv("OPTSCALE_MANIFEST", str(manifest))
-    assert main(["fetch", "--cache", str(cache)]) == 1
+    assert main(["fetch", "--cache-dir", str(cache)]) == 1
     assert capsys.readouterr().err.count("\n") == 1
     assert [p for p in files_under(tmp_path) if p.name not in ("one.json",)] == files_under(mirror)
 

@@ -203,7 +203,7 @@ def test_cli_grade_summary_from_the_cache(
 ) -> None:
     pool, grades, cache, pool_path, prompts_path = graded
     monkeypatch.setattr(grading_module, "run_tasks", None)
-    argv = ["grade", str(pool_path), "--prompts", str(prompts_path), "--cache", str(cache)]
+    argv = ["grade", str(pool_path), "--prompts", str(prompts_path), "--cache-dir", str(cache)]
     assert main([*argv, "--mode", "fair"]) == 0
     out = capsys.readouterr().out
     assert "problems: 3" in out
@@ -219,7 +219,7 @@ def test_cli_grade_bad_input_leaves_no_cache(
     prompts = json.loads(prompts_path.read_text())
     prompts_path.write_text(json.dumps(prompts[::-1]))
     cache = tmp_path / "cache"
-    argv = ["grade", str(pool_path), "--prompts", str(prompts_path), "--cache", str(cache)]
+    argv = ["grade", str(pool_path), "--prompts", str(prompts_path), "--cache-dir", str(cache)]
     assert main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1

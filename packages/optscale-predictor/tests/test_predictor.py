@@ -57,11 +57,11 @@ def test_cli_predict_writes_upstream_priors_in_prompt_order(
 ) -> None:
     prompts = tmp_path / "aime25.json"
     prompts.write_text(json.dumps([{"question": "find x 1?"}, {"question": "circle area 2?"}]))
-    out = tmp_path / "AIME25_train_mu_sigma.json"
+    out = tmp_path / "priors"
     args = ["predict", "--prompts", str(prompts), "--out", str(out), "--no-progress"]
     assert main([*args, "--checkpoint", str(light_checkpoint)]) == 0
     expected = PriorPredictor(light_checkpoint).predict(["find x 1?", "circle area 2?"])
-    np.testing.assert_array_equal(read_labels(out), expected)
+    np.testing.assert_array_equal(read_labels(out / "priors.json"), expected)
     assert "wrote 2 priors" in capsys.readouterr().out
 
 
@@ -70,13 +70,13 @@ def test_cli_reports_bad_prompts_in_one_line_and_writes_nothing(
 ) -> None:
     prompts = tmp_path / "prompts.json"
     prompts.write_text(json.dumps([{"question": "find x?"}, {"answer": "2"}]))
-    out = tmp_path / "priors.json"
+    out = tmp_path / "priors"
     args = ["predict", "--prompts", str(prompts), "--out", str(out)]
     assert main([*args, "--checkpoint", str(light_checkpoint)]) == 1
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert f"{prompts}: record 1: field 'problem': missing (nor 'question')" in error
-    assert not out.exists()
+    assert not (out / "priors.json").exists()
 
 
 def test_the_shipped_predictor_loads_and_predicts() -> None:

@@ -121,5 +121,5 @@ def test_math_splits_align_validation_to_prompt_order() -> None:
     assert len(val.problems) == 500
     assert set(train.levels) == {1, 2, 3, 4, 5}
     published = read_labels(data_file(PUBLISHED_PRIORS), negative_sigma=True)
-    # REFERENCE.md: the published priors have mu MSE 0.19 against the labels, in prompt order.
+    # The published priors have mu MSE 0.19 against the labels, in prompt order.
     assert np.mean((published[:, 0] - val.labels[:, 0]) ** 2) == pytest.approx(0.19, abs=0.005)

@@ -16,6 +16,8 @@ fed one sample at a time (see [`make_live_rule`][optscale_baselines.make_live_ru
 the same code as its replay.
 """
 
+from importlib.metadata import version as _version
+
 from optscale_baselines._bestofn import BestOfN
 from optscale_baselines._budget import BatchBudget, bon_token_budget
 from optscale_baselines._consistency import MRThinking, SelfConsistency, WeightedSelfConsistency
@@ -54,3 +56,6 @@ __all__ = [
     "make_live_rule",
     "overtake_probability",
 ]
+
+__version__ = _version("optscale-baselines")
+"""The installed distribution's version (from its metadata)."""

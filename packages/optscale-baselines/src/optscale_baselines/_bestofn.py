@@ -69,7 +69,7 @@ class BestOfN:
         Samples per problem.
     mode
         ``"paper"``: upstream's rule (empty completions re-scored 0 one at a time, see
-        :func:`upstream_bon_pick`), graded with math-verify arguments swapped as bon.py does.
+        `upstream_bon_pick`), graded with math-verify arguments swapped as bon.py does.
         ``"fair"``: empty or unscored completions are never picked (``-1`` if all are), graded
         ``verify(gold, pred)``.
     score

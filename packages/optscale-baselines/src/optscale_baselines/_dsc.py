@@ -113,7 +113,7 @@ class DifficultyAdaptiveSC(RowPolicy):
 
     1. Difficulty $1 - \bar s_p$ from the mean of ALL ``K`` PRM scores, sorted ascending;
        equal difficulties by problem text (``problems``), then by row.
-    2. Binary search for the easy boundary (:func:`_binary_search`). Judging problem ``j``
+    2. Binary search for the easy boundary (`_binary_search`). Judging problem ``j``
        draws ``random.sample`` of ``M`` of its ``K`` answers (Python's ``random``, seeded 42
        once per upstream run) and calls it easy when ``M == 5``, or when ``M > 5`` and the
        first 5 drawn answers pass the Beta rule (``M < 5``: never easy). The draw happens on

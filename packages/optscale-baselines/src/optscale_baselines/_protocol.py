@@ -42,7 +42,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass(frozen=True)
 class DSCDecisions(Decisions):
-    """:class:`Decisions` plus what DSC reports about its partition.
+    """[`Decisions`][optscale_math.Decisions] plus what DSC reports about its partition.
 
     Attributes
     ----------

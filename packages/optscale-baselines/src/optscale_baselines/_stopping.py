@@ -101,8 +101,8 @@ class AdaptiveSC(RowPolicy):
     max_n
         Cap on samples per problem.
     mode
-        As for :class:`EarlyStoppingSC`: in fair mode samples without an answer do not count
-        towards ``a`` or ``b``.
+        As for [`EarlyStoppingSC`][optscale_baselines.EarlyStoppingSC]: in fair mode samples without
+        an answer do not count towards ``a`` or ``b``.
 
     Notes
     -----

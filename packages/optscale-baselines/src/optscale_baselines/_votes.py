@@ -28,7 +28,7 @@ NOT_VOTING = -1
 
 
 def prefix_labels(view: ViewLike, n: int, mode: Mode, name: str = "n") -> IntArray:
-    """:func:`first_seen_labels` of the first ``n`` answers of every row of ``view``.
+    """`first_seen_labels` of the first ``n`` answers of every row of ``view``.
 
     Raises
     ------
@@ -49,7 +49,7 @@ def first_seen_labels(answer_ids: IntArray, mode: Mode) -> IntArray:
     mode
         ``"paper"``: no answer is a candidate like any other (upstream compares raw strings
         and ``None`` equals ``None``). ``"fair"``: samples without an answer get
-        :data:`NOT_VOTING`.
+        `NOT_VOTING`.
 
     Returns
     -------
@@ -145,9 +145,9 @@ def beta_stops(cum: CountArray, threshold: float, max_n: int) -> tuple[IntArray,
     Parameters
     ----------
     cum
-        Cumulative counts from :func:`cumulative_counts`.
+        Cumulative counts from `cumulative_counts`.
     threshold
-        Stop at the first prefix whose Beta tail reaches it (see :func:`beta_stop_table`).
+        Stop at the first prefix whose Beta tail reaches it (see `beta_stop_table`).
     max_n
         Longest prefix considered.
 

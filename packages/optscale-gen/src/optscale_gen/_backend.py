@@ -70,9 +70,9 @@ def sample_seed(seed: int, problem: int, sample: int) -> int:
 class GenerationBackend(Protocol):
     """What the runner needs from a generator.
 
-    Implementations: :class:`TransformersBackend` (CPU, tests, small runs) and
-    :class:`~optscale_gen.VLLMBackend` (GPUs). Anything with these two methods works, e.g. a
-    client for a remote server.
+    Implementations: [`TransformersBackend`][optscale_gen.TransformersBackend] (CPU, tests, small
+    runs) and [`VLLMBackend`][optscale_gen.VLLMBackend] (GPUs). Anything with these two methods
+    works, e.g. a client for a remote server.
     """
 
     def generate(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[str]:
@@ -115,7 +115,7 @@ class TransformersBackend:
 
     Slow, but exact per sample: ``torch.manual_seed(seed)`` inside a forked RNG state, batch of
     one, so a sample is the same whichever samples are generated before or after it. Meant for
-    CPU tests and small models; use :class:`~optscale_gen.VLLMBackend` for real runs.
+    CPU tests and small models; use [`VLLMBackend`][optscale_gen.VLLMBackend] for real runs.
 
     Parameters
     ----------
@@ -171,7 +171,7 @@ class TransformersBackend:
         ]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Token counts with the generator's tokenizer (see :func:`count_tokens`)."""
+        """Token counts with the generator's tokenizer (see `count_tokens`)."""
         return count_tokens(self.tokenizer, texts)
 
     def _generate_one(self, prompt: str, seed: int) -> str:

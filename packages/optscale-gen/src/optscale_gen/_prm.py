@@ -26,7 +26,7 @@ class PrmScorer:
     model
         A PRM as described in the module docstring, on its device, in eval mode.
     tokenizer
-        Its tokenizer; :data:`~optscale_gen.STEP_TAG` must be one token of it.
+        Its tokenizer; [`STEP_TAG`][optscale_gen.STEP_TAG] must be one token of it.
     batch_size
         Conversations per forward pass. Batches are formed after sorting by length (longest
         first), right-padded; the causal model makes padding invisible to the real tokens.
@@ -124,6 +124,10 @@ class PrmScorer:
         scores = np.array([r.mean() if r.size else 0.0 for r in rewards], dtype=np.float64)
         last = np.array([r[-1] if r.size else 0.0 for r in rewards], dtype=np.float64)
         return scores, last
+
+    def input_tokens(self, problems: Sequence[str], completions: Sequence[str]) -> list[int]:
+        """Tokens the PRM reads for each (problem, completion): what scoring it costs."""
+        return [len(self._encode(p, c)) for p, c in zip(problems, completions, strict=True)]
 
     def _encode(self, problem: str, completion: str) -> list[int]:
         text = self.tokenizer.apply_chat_template(

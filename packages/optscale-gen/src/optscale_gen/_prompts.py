@@ -1,8 +1,8 @@
 """The upstream prompts: generator questions, MR-Thinking retries and the PRM's step format.
 
 Everything here is plain string work, so it is importable without torch. The texts are the
-upstream ones character for character (REFERENCE.md, "Generation and scoring"): a pool generated
-with them is comparable with the published pools.
+upstream ones character for character (those of the upstream generation and PRM-scoring scripts):
+a pool generated with them is comparable with the published pools.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def question_prompt(problem: str, previous_answer: str | None = None) -> str:
         Problem text, as in the prompts file.
     previous_answer
         ``None`` for a parallel sample or the first sequential round; otherwise the previous
-        round's answer as :func:`previous_answer` extracts it (possibly ``""``: upstream then
-        still writes ``$\boxed{}$``).
+        round's answer as [`previous_answer`][optscale_gen.previous_answer] extracts it (possibly
+        ``""``: upstream then still writes ``$\boxed{}$``).
 
     Returns
     -------
@@ -114,8 +114,9 @@ def prm_messages(problem: str, completion: str) -> list[dict[str, str]]:
     -------
     list of dict
         ``[system, user, assistant]``; the assistant message is the steps joined with
-        :data:`STEP_TAG` plus one more :data:`STEP_TAG` at the end, so a completion with ``s``
-        steps carries exactly ``s`` tags (when its text holds none itself).
+        [`STEP_TAG`][optscale_gen.STEP_TAG] plus one more [`STEP_TAG`][optscale_gen.STEP_TAG] at the
+        end, so a completion with ``s`` steps carries exactly ``s`` tags (when its text holds none
+        itself).
     """
     response = STEP_TAG.join(split_steps(completion)) + STEP_TAG
     return [

@@ -22,7 +22,7 @@ from optscale_gen._prompts import previous_answer, question_prompt
 
 
 class Scorer(Protocol):
-    """What the runner needs from a PRM (:class:`~optscale_gen.PrmScorer` has it)."""
+    """What the runner needs from a PRM ([`PrmScorer`][optscale_gen.PrmScorer] has it)."""
 
     def score(
         self, problems: Sequence[str], completions: Sequence[str]
@@ -68,7 +68,7 @@ class RunPlan:
     sequential
         MR-Thinking rounds: sample ``j`` sees sample ``j - 1``'s answer; one round per wave.
     seed
-        Run seed; sample ``(i, j)`` uses :func:`~optscale_gen.sample_seed` ``(seed, i, j)``.
+        Run seed; sample ``(i, j)`` uses [`sample_seed`][optscale_gen.sample_seed] ``(seed, i, j)``.
     chunk_size
         Samples generated, scored and journaled together (the most a crash can cost).
     max_wave

@@ -20,7 +20,7 @@ VLLM_MISSING = (
 def import_vllm() -> Any:
     """Import vllm, or fail with a message saying how to install it."""
     try:
-        import vllm
+        import vllm  # type: ignore[import-not-found,unused-ignore]
     except ImportError as error:
         raise ImportError(VLLM_MISSING) from error
     return vllm
@@ -101,5 +101,5 @@ class VLLMBackend:
         return [str(output.outputs[0].text) for output in outputs]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Token counts with the generator's tokenizer (see :func:`optscale_gen.count_tokens`)."""
+        """Token counts with the generator's tokenizer (see `count_tokens`)."""
         return count_tokens(self.tokenizer, texts)

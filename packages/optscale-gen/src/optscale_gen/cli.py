@@ -20,11 +20,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from optscale_gen import __version__
 from optscale_gen._backend import GenerationBackend, SamplingConfig
 from optscale_gen._journal import Journal, JournalError
 from optscale_gen._output import pool_items, write_pool
 from optscale_gen._prm import PrmScorer
 from optscale_gen._runner import AllocatorLike, RunPlan, generate_samples, score_samples
+from optscale_gen._serve_cli import add_serve_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (``--help`` documents every option)."""
     parser = argparse.ArgumentParser(prog="optscale-gen", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser(
@@ -103,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(score)
     score.add_argument("--pool", type=Path, required=True, help="upstream pool to score")
     score.set_defaults(func=_score)
+    add_serve_parser(commands)
     return parser
 
 

@@ -1,11 +1,14 @@
 """optscale-math: the pure allocator of OptScale (numpy + scipy only).
 
 Verifier scores of a problem's samples are modelled as a normal law truncated to [0, 1]
-(:class:`TruncatedNormal01`). From a few peeked scores, :func:`fit_mle` / :func:`fit_map` estimate
-the law for many problems at once; :func:`min_samples` gives, in closed form, the smallest N whose
-best-of-N score reaches a target with the wanted confidence; :class:`Allocator` does the same
-online for one problem; :func:`allocate_budget` spreads a cost budget over a batch.
-:class:`OptScalePolicy` replays OptScale on a pool view (paper or fair numerics), and the
+([`TruncatedNormal01`][optscale_math.TruncatedNormal01]). From a few peeked scores,
+[`fit_mle`][optscale_math.fit_mle] / [`fit_map`][optscale_math.fit_map] estimate the law for many
+problems at once; [`min_samples`][optscale_math.min_samples] gives, in closed form, the smallest N
+whose best-of-N score reaches a target with the wanted confidence;
+[`Allocator`][optscale_math.Allocator] does the same online for one problem;
+[`allocate_budget`][optscale_math.allocate_budget] spreads a cost budget over a batch.
+[`OptScalePolicy`][optscale_math.OptScalePolicy] replays OptScale on a pool view (paper or fair
+numerics), and the
 ``upstream_*`` functions reproduce the upstream notebooks' numerics exactly.
 
 The policy contract shared by every package that writes or replays policies lives here too:
@@ -16,6 +19,7 @@ alone import quickly.
 """
 
 import importlib
+from importlib.metadata import version as _version
 from typing import TYPE_CHECKING
 
 from optscale_math._contract import NO_ANSWER, Decisions, Policy, VerifyOrder, ViewLike
@@ -127,3 +131,6 @@ __all__ = [
     "upstream_grid_quantiles",
     "upstream_min_samples",
 ]
+
+__version__ = _version("optscale-math")
+"""The installed distribution's version (from its metadata)."""

@@ -26,14 +26,15 @@ class Allocator:
     Parameters
     ----------
     target, percentile
-        As in :func:`min_samples`: plan the smallest N whose max reaches ``target`` except with
-        probability ``percentile``.
+        As in [`min_samples`][optscale_math.min_samples]: plan the smallest N whose max reaches
+        ``target`` except with probability ``percentile``.
     peek
         Scores observed before fitting (k). Until then the plan is ``peek`` samples.
     max_n
         Most samples ever planned (``peek <= max_n``).
     prior_mu, prior_sigma
-        Optional prior (OptScale^t, :func:`fit_map`); without it the fit is the MLE (OptScale^0).
+        Optional prior (OptScale^t, [`fit_map`][optscale_math.fit_map]); without it the fit is the
+        MLE (OptScale^0).
     prior_mu_std, prior_sigma_std
         Prior standard deviations (upstream: 0.1).
 
@@ -41,8 +42,8 @@ class Allocator:
     -----
     Pure and deterministic: no I/O, no clock, no randomness. After ``peek`` scores it fits once
     on those scores and plans :math:`N = \max(k, N^*)` with :math:`N^*` from
-    :func:`min_samples` clipped to ``[1, max_n]``; scores after the peek do not change the plan.
-    This is exactly what the batch functions decide for the same scores.
+    [`min_samples`][optscale_math.min_samples] clipped to ``[1, max_n]``; scores after the peek do
+    not change the plan. This is exactly what the batch functions decide for the same scores.
 
     Examples
     --------

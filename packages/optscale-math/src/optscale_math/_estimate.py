@@ -52,7 +52,7 @@ class FitStatus(enum.IntEnum):
 class Fit:
     """Fitted score laws, one per row: ``mu``, ``sigma`` (float, ``[P]``), ``status`` (``[P]``).
 
-    ``status`` holds :class:`FitStatus` values.
+    ``status`` holds [`FitStatus`][optscale_math.FitStatus] values.
     """
 
     mu: FloatArray
@@ -129,7 +129,7 @@ def _line_search(
 
     Step sizes 1, then blocks of the next halvings tried in one evaluation; each row takes the
     first that passes, exactly as one halving at a time would, in fewer calls. Returns the new
-    points, which rows found one, and the :func:`terms` at the new points (``[6, rows]``).
+    points, which rows found one, and the `terms` at the new points (``[6, rows]``).
     """
     lo, hi = bounds
     new, accepted = th.copy(), np.zeros(th.shape[0], dtype=bool)
@@ -216,7 +216,7 @@ def fit_mle(scores: npt.ArrayLike) -> Fit:
     Returns
     -------
     Fit
-        ``mu``, ``sigma`` and a :class:`FitStatus` per row; never NaN or inf.
+        ``mu``, ``sigma`` and a [`FitStatus`][optscale_math.FitStatus] per row; never NaN or inf.
 
     Notes
     -----
@@ -273,7 +273,7 @@ def fit_map(
 
     Notes
     -----
-    Minimises the objective of :func:`fit_mle` plus
+    Minimises the objective of [`fit_mle`][optscale_math.fit_mle] plus
     :math:`\tfrac12((\mu-\mu_0)/\tau_\mu)^2 + \tfrac12((\sigma-\sigma_0)/\tau_\sigma)^2`
     and the priors' normalising constants (upstream's ``norm.logpdf`` priors). The posterior
     is not convex, so Newton runs from the prior (upstream's start), from the row's
@@ -326,7 +326,7 @@ def neg_log_likelihood(
     prior: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
     prior_std: tuple[float, float] = (0.1, 0.1),
 ) -> FloatArray:
-    """Per-row objective of :func:`fit_mle` (with ``prior``: of :func:`fit_map`), vectorised."""
+    """Per-row objective of `fit_mle` (with ``prior``: of `fit_map`), vectorised."""
     rows = score_rows(scores)
     n_rows = rows.k.size
     mu_a = _per_row("mu", mu, n_rows)

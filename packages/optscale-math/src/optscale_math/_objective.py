@@ -108,7 +108,7 @@ def value_grad_hess(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     r"""Objective, gradient ``[R, 2]`` and Hessian ``[R, 2, 2]`` in (mu, s = log sigma).
 
-    ``known``: the :func:`terms` of these rows at this point, when already evaluated (a line
+    ``known``: the `terms` of these rows at this point, when already evaluated (a line
     search's accepted trial), so they are not computed twice.
 
     Notes

@@ -117,7 +117,7 @@ class OptScalePolicy:
     max_n
         Panel: most samples per problem.
     target_score, percentile
-        Grid cell, see :func:`optscale_math.min_samples`.
+        Grid cell, see [`optscale_math.min_samples`][optscale_math.min_samples].
     mode
         ``"paper"``: upstream numerics (per-problem L-BFGS-B fits, 1000-point grid rule);
         ``"fair"``: batched fits and the exact closed form.
@@ -125,8 +125,9 @@ class OptScalePolicy:
     Notes
     -----
     Per problem: fit (mu, sigma) on the first k scores, take the minimal N in 1..max_N,
-    N = max(N, k), then Best-of-N among the first N (:func:`best_of_first`). The view is used
-    through its attributes ``scores``, ``empty``, ``prior_mu`` and ``prior_sigma`` only.
+    N = max(N, k), then Best-of-N among the first N
+    ([`best_of_first`][optscale_math.best_of_first]). The view is used through its attributes
+    ``scores``, ``empty``, ``prior_mu`` and ``prior_sigma`` only.
     """
 
     name: str = "OptScale"

@@ -24,7 +24,8 @@ def min_samples(
     Parameters
     ----------
     mu, sigma
-        Score law :class:`TruncatedNormal01` parameters (``sigma > 0``); arrays broadcast.
+        Score law [`TruncatedNormal01`][optscale_math.TruncatedNormal01] parameters (``sigma > 0``);
+        arrays broadcast.
     target
         Score the best of N samples should reach, in (0, 1).
     percentile
@@ -46,10 +47,11 @@ def min_samples(
 
     .. math:: N^* = \left\lceil \frac{\ln p}{\ln F(s)} \right\rceil,
 
-    clipped to ``[min_n, max_n]``. ``ln F(s)`` is computed as in :meth:`TruncatedNormal01.logcdf`,
-    which switches to ``log1p(-sf)`` where F is close to 1. ``F(s) = 1`` (no N works) gives
-    ``max_n``; ``F(s) = 0`` gives ``min_n``. Because the ratio is rounded, the candidate and
-    its neighbour below are re-checked with the condition :math:`N \ln F(s) \le \ln p` itself.
+    clipped to ``[min_n, max_n]``. ``ln F(s)`` is computed as in
+    [`TruncatedNormal01.logcdf`][optscale_math.TruncatedNormal01.logcdf], which switches to
+    ``log1p(-sf)`` where F is close to 1. ``F(s) = 1`` (no N works) gives ``max_n``; ``F(s) = 0``
+    gives ``min_n``. Because the ratio is rounded, the candidate and its neighbour below are
+    re-checked with the condition :math:`N \ln F(s) \le \ln p` itself.
 
     Every finite ``mu`` and finite ``sigma > 0`` is answered from its law, the float limits
     included: a tiny ``sigma`` is a point mass at clip(mu, 0, 1), a huge one the uniform law,

@@ -135,8 +135,8 @@ class TruncatedNormal01:
     def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> FloatArray:
         """Random draws of shape ``size`` (broadcast with mu and sigma), for simulations.
 
-        Inverse-cdf sampling through :meth:`ppf`, so it stays exact where rejection or scipy's
-        ``truncnorm`` would struggle (mu far above 1, tiny sigma).
+        Inverse-cdf sampling through [`ppf`][optscale_math.TruncatedNormal01.ppf], so it stays exact
+        where rejection or scipy's ``truncnorm`` would struggle (mu far above 1, tiny sigma).
         """
         return self.ppf(rng.random(size))
 

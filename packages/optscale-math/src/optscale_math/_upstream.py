@@ -1,7 +1,7 @@
 """Upstream OptScale numerics, reproduced for paper mode: per-problem L-BFGS-B fits, grid rule.
 
-These are deliberately the upstream computations (notebooks of github.com/Albertwyk/OptScale at
-a7dd914, described in REFERENCE.md), not the best ones: the batched fits in ``_estimate`` and the
+These are deliberately the upstream computations (the notebooks of github.com/Albertwyk/OptScale
+at commit a7dd914), not the best ones: the batched fits in ``_estimate`` and the
 closed form in ``_sizing`` are what fair mode uses.
 """
 
@@ -164,7 +164,7 @@ def upstream_grid_quantiles(
 def upstream_grid_quantile_table(
     mu: npt.ArrayLike, sigma: npt.ArrayLike, percentiles: Sequence[float], *, max_n: int
 ) -> FloatArray:
-    """:func:`upstream_grid_quantiles` for several percentiles at once: ``[len(p), P, max_n]``.
+    """`upstream_grid_quantiles` for several percentiles at once: ``[len(p), P, max_n]``.
 
     The normalised sums do not depend on the percentile, so a grid sweep pays for them once.
     """
@@ -201,7 +201,8 @@ def upstream_min_samples(
 ) -> IntArray:
     """Upstream's minimal N: the first N in 1..max_n whose grid quantile is >= target, else max_n.
 
-    ``mu`` and ``sigma`` are 1-D (one entry per problem); see :func:`upstream_grid_quantiles`.
+    ``mu`` and ``sigma`` are 1-D (one entry per problem); see
+    [`upstream_grid_quantiles`][optscale_math.upstream_grid_quantiles].
     """
     quantiles = upstream_grid_quantiles(mu, sigma, percentile, max_n=max_n)
     return first_reaching(quantiles, target)

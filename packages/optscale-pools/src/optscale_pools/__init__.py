@@ -7,6 +7,7 @@ package.
 """
 
 import importlib
+from importlib.metadata import version as _version
 from typing import TYPE_CHECKING
 
 from optscale_pools.answers import extract_boxed
@@ -134,3 +135,6 @@ __all__ = [
     "write_text_atomic",
     "write_upstream_pool",
 ]
+
+__version__ = _version("optscale-pools")
+"""The installed distribution's version (from its metadata)."""

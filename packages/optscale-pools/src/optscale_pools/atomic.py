@@ -122,7 +122,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 def atomic_output(path: str | Path, *, binary: bool = False) -> Iterator[IO[Any]]:
     """Yield an open file (text in UTF-8, written as given; or binary) that replaces ``path``.
 
-    The data are flushed to disk before the file is moved into place (see :func:`atomic_path`).
+    The data are flushed to disk before the file is moved into place (see
+    [`atomic_path`][optscale_pools.atomic_path]).
     """
     with atomic_path(path) as temp:
         out: IO[Any]
@@ -133,14 +134,14 @@ def atomic_output(path: str | Path, *, binary: bool = False) -> Iterator[IO[Any]
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (see :func:`atomic_output`); return the path."""
+    """Write ``text`` to ``path`` atomically (see `atomic_output`); return the path."""
     with atomic_output(path) as out:
         out.write(text)
     return Path(path)
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_output`); return the path."""
+    """Write ``data`` to ``path`` atomically (see `atomic_output`); return the path."""
     with atomic_output(path, binary=True) as out:
         out.write(data)
     return Path(path)

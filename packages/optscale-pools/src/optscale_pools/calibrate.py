@@ -2,8 +2,8 @@
 
 Run offline, once per dataset, against a mirror of the upstream data::
 
-    python -m optscale_pools.calibrate --mirror ../shared/data/optscale-upstream --dataset aime24
-    python -m optscale_pools.calibrate --mirror ../shared/data/optscale-upstream --table
+    python -m optscale_pools.calibrate --mirror /path/to/optscale-upstream --dataset aime24
+    python -m optscale_pools.calibrate --mirror /path/to/optscale-upstream --table
 
 The first writes ``data/simulation/aime24.json``; the second prints the residual table (published
 vs SIMULATED, paper-mode rules) for every dataset whose parameters exist.
@@ -72,7 +72,7 @@ def majority_picks(answer_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Majority pick for every ``N``: first sample of the most common answer id among the first N.
 
     Ids are compared as given, "no answer" included as a candidate like any other (paper mode);
-    ties go to the answer seen first. Returns ``[P, K]`` as :func:`bon_picks`.
+    ties go to the answer seen first. Returns ``[P, K]`` as `bon_picks`.
     """
     n_samples = answer_ids.shape[1]
     ids = answer_ids - answer_ids.min()
@@ -218,7 +218,7 @@ def fit(mirror: Path, dataset: str, *, maxiter: int = 60, popsize: int = 12) -> 
     -----
     The objective is the sum of squared gaps between published and simulated accuracy at every
     ``N = 1..K``, for BoN and majority vote, plus ``MISS_PENALTY`` per check at ``CHECK_N``
-    outside the tolerance of :func:`accuracy_tolerance`, on the pool drawn with ``FIT_SEED``
+    outside the tolerance of `accuracy_tolerance`, on the pool drawn with ``FIT_SEED``
     (its latents are drawn once). It is piecewise constant (correctness flips at thresholds), so
     it is minimised by seeded differential evolution over ``BOUNDS`` (``maxiter`` generations of
     ``popsize`` members per parameter).

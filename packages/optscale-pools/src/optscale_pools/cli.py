@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch_parser.add_argument("--only", metavar="GLOB", help="only paths matching this glob")
     fetch_parser.add_argument(
-        "--cache-dir", "--cache", dest="cache", metavar="DIR", type=Path, help="cache folder"
+        "--cache-dir", dest="cache", metavar="DIR", type=Path, help="cache folder"
     )
     _add_seconds(fetch_parser, "--deadline", FILE_DEADLINE, "one file may take, retries included")
     fetch_parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -89,7 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade_parser.add_argument(
         "--cache-dir",
-        "--cache",
         dest="cache",
         type=Path,
         default=None,

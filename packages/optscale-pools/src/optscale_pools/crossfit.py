@@ -32,7 +32,7 @@ class CrossFitResult:
         The held-out accuracy and mean tokens of each fold.
     accuracy_ci, tokens_ci
         95% bootstrap intervals of the cross-fitted accuracy and tokens with the selection
-        inside the bootstrap (see :func:`cross_fit`).
+        inside the bootstrap (see [`cross_fit`][optscale_pools.cross_fit]).
     """
 
     accuracy: float
@@ -76,7 +76,7 @@ def cross_fit(
     Parameters
     ----------
     results
-        One :class:`~optscale_pools.replay.ReplayResult` per grid cell, all replayed on the same
+        One [`ReplayResult`][optscale_pools.ReplayResult] per grid cell, all replayed on the same
         problems and orders.
     seed
         Seed of the random split of the problems into two halves (sizes differ by at most one)
@@ -90,8 +90,8 @@ def cross_fit(
 
     Notes
     -----
-    With halves ``A`` and ``B``, ``c_A`` the cell chosen on ``A`` by :func:`select_cell` and
-    ``m_B(c)`` the mean of a metric over ``B``,
+    With halves ``A`` and ``B``, ``c_A`` the cell chosen on ``A`` by
+    [`select_cell`][optscale_pools.select_cell] and ``m_B(c)`` the mean of a metric over ``B``,
 
     $$\text{reported} = \tfrac12\big(m_B(c_A) + m_A(c_B)\big).$$
 
@@ -181,7 +181,7 @@ def fold_replicates(
 def best_cells(
     hits: npt.NDArray[np.float64], tokens: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.intp]:
-    """Per replicate (row), the rule of :func:`select_cell`: most hits, fewest tokens, first."""
+    """Per replicate (row), the rule of `select_cell`: most hits, fewest tokens, first."""
     top = hits == hits.max(axis=1, keepdims=True)
     cheapest = np.where(top, tokens, np.inf)
     winners = top & (cheapest == cheapest.min(axis=1, keepdims=True))

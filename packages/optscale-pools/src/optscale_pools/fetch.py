@@ -174,9 +174,10 @@ def fetch(
     only
         ``fnmatch`` glob on the upstream path, e.g. ``"data/test_prompts/*"``; all when None.
     cache
-        Cache folder (default :func:`cache_root`); files land in ``<cache>/upstream/<path>``.
+        Cache folder (default [`cache_root`][optscale_pools.cache_root]); files land in
+        ``<cache>/upstream/<path>``.
     manifest
-        Manifest file (default :func:`find_manifest`).
+        Manifest file (default `find_manifest`).
     mirror
         Base replacing the upstream URLs (default ``$OPTSCALE_DATA_MIRROR``).
     progress

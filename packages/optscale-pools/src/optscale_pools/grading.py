@@ -4,9 +4,10 @@ Per problem, every distinct extracted answer is parsed once and verified against
 argument orders (math-verify is not symmetric and upstream's bon.py swaps them), and distinct
 answers are clustered by math-verify equivalence (fair mode's answer ids). Paper mode's answer ids
 are the raw strings. Results are stored as ``.npz`` + a JSON sidecar under ``<cache>/grades/``,
-keyed by the pool file's sha256, the graded content (golds and answers) and :data:`GRADER_VERSION`,
-so a second run grades nothing. The sidecar holds the sha256 of the arrays: a cache entry that
-does not verify (truncated, edited, unreadable) is graded again, with a one-line notice.
+keyed by the pool file's sha256, the graded content (golds and answers) and
+[`GRADER_VERSION`][optscale_pools.GRADER_VERSION], so a second run grades nothing. The sidecar holds
+the sha256 of the arrays: a cache entry that does not verify (truncated, edited, unreadable) is
+graded again, with a one-line notice.
 
 Grading is bounded in time: each math-verify call by ``CALL_TIMEOUT``, each problem by
 ``PROBLEM_DEADLINE`` (its worker is killed), the whole run by ``RUN_DEADLINE`` (every

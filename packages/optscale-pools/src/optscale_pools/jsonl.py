@@ -1,8 +1,9 @@
 """JSON-lines pools: appended to while a pool is generated, and the search-and-learn shape.
 
-One upstream item (see :func:`~optscale_pools.upstream.upstream_record`) per line. Each line is
-flushed and fsynced before :meth:`PoolJsonlWriter.write` returns, so after a crash the file holds
-every finished problem plus at most one torn last line, which a resumed writer cuts off.
+One upstream item (see [`upstream_record`][optscale_pools.upstream_record]) per line. Each line is
+flushed and fsynced before [`PoolJsonlWriter.write`][optscale_pools.PoolJsonlWriter.write] returns,
+so after a crash the file holds every finished problem plus at most one torn last line, which a
+resumed writer cuts off.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class PoolJsonlWriter:
     """Append-only, resumable writer of a JSONL pool.
 
     Opening an existing file keeps its complete lines (a torn last line, from a crash mid-write,
-    is truncated away) and reports them in :attr:`done`, so generation resumes at the next
+    is truncated away) and reports them in `done`, so generation resumes at the next
     problem with nothing lost or duplicated.
 
     Parameters
@@ -103,7 +104,7 @@ def read_pool_jsonl(
     keep_completions: bool = True,
     sequential: bool = False,
 ) -> Pool:
-    """Read a JSONL pool written by :class:`PoolJsonlWriter`, checked against its prompts.
+    """Read a JSONL pool written by `PoolJsonlWriter`, checked against its prompts.
 
     A torn last line is an error here (the pool is unfinished); resume it with the writer.
 
@@ -124,7 +125,7 @@ def read_pool_jsonl(
 def read_search_and_learn(
     path: str | Path, *, keep_completions: bool = True, item_scores: str = "mean"
 ) -> Pool:
-    """Read the Hugging Face search-and-learn JSONL shape into a :class:`Pool`.
+    """Read the Hugging Face search-and-learn JSONL shape into a [`Pool`][optscale_pools.Pool].
 
     Each line holds ``problem``, ``answer``, ``completions`` (K strings), ``scores`` (K lists of
     per-step PRM rewards, or K numbers) and ``completion_tokens`` (K integers). Problems and golds

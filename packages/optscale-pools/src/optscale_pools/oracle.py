@@ -56,7 +56,7 @@ def oracle_bound(
         Budgets ``N`` in ``1..K``; default all of them.
     orders
         ``None`` for pool order; ``R`` for the mean over ``R`` seeded random sample orders (drawn
-        as in :func:`~optscale_pools.replay.replay` with the same seed).
+        as in `replay` with the same seed).
     seed
         Seed of the orders.
 

@@ -152,7 +152,7 @@ class Pool:
 
 
 def check_scores(values: npt.NDArray[np.float64], source: str, name: str) -> None:
-    """Raise :class:`PoolFormatError` at the first score that is not finite or not in ``[0, 1]``.
+    """Raise `PoolFormatError` at the first score that is not finite or not in ``[0, 1]``.
 
     PRM rewards are softmax probabilities, so anything outside ``[0, 1]`` (or NaN/inf) is a
     corrupt file, not a score; the truncated-normal model of OptScale lives on ``[0, 1]``.

@@ -107,8 +107,9 @@ def check_alignment(
 ) -> None:
     """Check that pool item ``i`` belongs to prompt ``i``; raise at the first mismatch.
 
-    Item ``i`` matches when its problem text equals the prompt's after :func:`normalise_text`;
-    an item without a problem text must carry ``id == i + 1`` (upstream's 1-based position).
+    Item ``i`` matches when its problem text equals the prompt's after
+    [`normalise_text`][optscale_pools.normalise_text]; an item without a problem text must carry
+    ``id == i + 1`` (upstream's 1-based position).
 
     Raises
     ------

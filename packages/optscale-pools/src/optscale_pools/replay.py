@@ -1,7 +1,7 @@
 """Replay a policy over a pool: in pool order (paper mode) or over seeded random orders (fair mode).
 
 The harness is the only place where correctness meets a policy's decisions: the policy sees a
-:class:`~optscale_pools.protocol.PoolView` (no correctness), returns ``n_used`` and ``pick`` per
+[`PoolView`][optscale_pools.PoolView] (no correctness), returns ``n_used`` and ``pick`` per
 problem, and the harness checks the decisions, looks up correctness and sums tokens.
 """
 
@@ -45,7 +45,7 @@ class ReplayResult:
     accuracy
         Mean over orders and problems of the correctness of the picked sample.
     mean_tokens
-        Mean over orders and problems of the tokens paid (see :func:`replay`).
+        Mean over orders and problems of the tokens paid (see `replay`).
     accuracy_ci, tokens_ci
         95% bootstrap intervals, resampling problems and (in fair mode) orders.
     correct
@@ -94,7 +94,8 @@ class SampleOrders:
 
     A grid sweep replays dozens of settings over the same orders; preparing them once saves
     drawing the permutations, permuting every array and summing tokens again for each setting.
-    Made by :func:`draw_orders`; results equal those of ``replay(..., orders=R, seed=seed)``.
+    Made by [`draw_orders`][optscale_pools.draw_orders]; results equal those of ``replay(...,
+    orders=R, seed=seed)``.
 
     Attributes
     ----------
@@ -132,7 +133,7 @@ class SampleOrders:
 
 
 def draw_orders(view: PoolView, orders: int, seed: int = 0) -> SampleOrders:
-    """Draw ``orders`` seeded random sample orders of ``view`` for :func:`replay`.
+    """Draw ``orders`` seeded random sample orders of ``view`` for `replay`.
 
     Raises
     ------
@@ -168,13 +169,15 @@ def replay(
     view
         What the policy sees, arrays ``[P, K]`` in pool order.
     correct
-        Boolean ``[P, K]``: is sample ``k`` of problem ``p`` correct. Use :func:`correctness_for`
-        to choose between ``grades.correct`` and ``grades.correct_swapped``.
+        Boolean ``[P, K]``: is sample ``k`` of problem ``p`` correct. Use
+        [`correctness_for`][optscale_pools.correctness_for] to choose between ``grades.correct`` and
+        ``grades.correct_swapped``.
     orders
         ``None``: pool order only (paper mode). An integer ``R >= 1``: ``R`` seeded random
         permutations of each row's samples (fair mode); every array of the view is permuted
         consistently and picks are mapped back to the pool's samples. Orders prepared by
-        :func:`draw_orders` give the same result and are reused across calls.
+        [`draw_orders`][optscale_pools.draw_orders] give the same result and are reused across
+        calls.
     seed
         Seed of the permutations and of the bootstrap (default 0); with prepared orders it
         may be omitted and must otherwise equal theirs.

@@ -1,4 +1,4 @@
-r"""Write SIMULATED pools in the upstream format (model: :mod:`optscale_pools.simulation_model`).
+r"""Write SIMULATED pools in the upstream format (model: `optscale_pools.simulation_model`).
 
 Completions are synthetic text labelled SIMULATED, ending in ``\boxed{answer}`` (the gold, or a
 distractor different from it) or cut without a box; every item carries ``"simulated": true``.
@@ -59,7 +59,8 @@ def simulate_pool(
 ) -> Pool:
     """Build a SIMULATED pool in memory (``pool.simulated`` is True).
 
-    Parameters are as for :func:`simulate_dataset`; ``sequential`` selects the MR-Thinking pool.
+    Parameters are as for [`simulate_dataset`][optscale_pools.simulate_dataset]; ``sequential``
+    selects the MR-Thinking pool.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         msg = f"seed must be an integer >= 0, got {seed!r}"
@@ -118,7 +119,7 @@ def simulate_dataset(
         ``simulated_seq_<dataset>_<K>.json`` (created if needed).
     prompts
         The dataset's upstream prompts file (problem texts and gold answers, in pool order);
-        default the verified upstream file from :func:`~optscale_pools.fetch.data_file`.
+        default the verified upstream file from [`data_file`][optscale_pools.data_file].
     params_dir
         Folder of the fitted parameter files; default the repository's ``data/simulation``.
 

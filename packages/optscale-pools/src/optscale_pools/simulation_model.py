@@ -2,7 +2,7 @@ r"""SIMULATED completion pools, calibrated on the published figures of the five 
 
 No model is run. Per problem, the simulator draws K samples with a PRM score, a correctness flag,
 an answer (the gold, one of a few distractors, or none when the completion was cut) and a token
-count, from a model whose parameters are fitted offline (:mod:`optscale_pools.calibrate`) and
+count, from a model whose parameters are fitted offline (`optscale_pools.calibrate`) and
 committed as ``data/simulation/<dataset>.json``. At run time the simulator only reads them.
 
 Model, per problem ``i`` and sample ``j``
@@ -120,7 +120,7 @@ class SimulationParams:
         return int(self.token_means.size)
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready form (what :func:`load_params` reads)."""
+        """JSON-ready form (what [`load_params`][optscale_pools.load_params] reads)."""
         return {
             "simulated": True,
             "dataset": self.dataset,

@@ -92,7 +92,7 @@ def upstream_record(
 
 
 class PoolBuilder:
-    """Accumulate validated upstream items into the arrays of a :class:`Pool`."""
+    """Accumulate validated upstream items into the arrays of a [`Pool`][optscale_pools.Pool]."""
 
     def __init__(self, source: str, *, keep_completions: bool = True) -> None:
         self.source = source
@@ -110,7 +110,7 @@ class PoolBuilder:
         self.simulated = False
 
     def add(self, record: Any) -> None:
-        """Validate one item and append it (raises :class:`PoolFormatError` naming the field)."""
+        """Validate one item and append it (raises `PoolFormatError` naming the field)."""
         index = len(self.ids)
         if not isinstance(record, dict):
             detail = f"wrong nesting level: expected an object per problem, got {_kind(record)}"
@@ -150,7 +150,7 @@ class PoolBuilder:
         self.simulated = self.simulated or record.get("simulated") is True
 
     def build(self, prompts: Prompts, *, sha256: str = "", sequential: bool = False) -> Pool:
-        """Check alignment with ``prompts`` and return the :class:`Pool`."""
+        """Check alignment with ``prompts`` and return the [`Pool`][optscale_pools.Pool]."""
         if not self.ids:
             raise PoolFormatError(self.source, None, None, "empty pool: no items")
         check_alignment(prompts, self.texts, self.ids, self.source)
@@ -248,7 +248,8 @@ def read_upstream_pool(
     path
         The pool JSON file.
     prompts
-        A :class:`Prompts` or the path of a prompts file; item ``i`` must match prompt ``i``.
+        A [`Prompts`][optscale_pools.Prompts] or the path of a prompts file; item ``i`` must match
+        prompt ``i``.
     keep_completions
         Keep the completion texts (False saves memory on large pools: answers, emptiness and
         numbers are kept).

