@@ -176,3 +176,36 @@ def test_bad_arguments_exit_with_usage_error(
         main(["--dataset", "aime24", "--mode", "fair", "--out", str(tmp_path), *extra])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("mirror")
+def test_a_run_failing_midway_leaves_the_old_set_untouched(
+    hand_pool: Inputs,
+    tmp_path: Path,
+    shared_cache: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import optscale_apps.run
+
+    folder = tmp_path / "out" / "fair"
+    folder.mkdir(parents=True)
+    (folder / "table.csv").write_text("old table")
+    (folder / "accuracy_vs_tokens.png").write_bytes(b"old plot")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    staged: list[str] = []
+
+    def plot_then_fail(path: Path, **_: object) -> None:
+        staged.extend(sorted(p.name for p in path.parent.iterdir()))
+        raise OSError(f"{path}: no space left on device")
+
+    monkeypatch.setattr(optscale_apps.run, "plot_fair", plot_then_fail)
+    status, _, err = _run(
+        capsys, *_common(hand_pool, tmp_path, "fair", shared_cache), "--orders", "1"
+    )
+    assert status == 1
+    assert err.count("\n") == 1
+    assert "no space left on device" in err
+    assert "table.csv" in staged  # the tables were written before the plot failed
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["fair"]  # no staging folder left

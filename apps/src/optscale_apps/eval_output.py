@@ -1,18 +1,17 @@
 """Write every output of ``optscale-eval`` into a folder at once.
 
-The files are built in a fresh folder beside ``--out``, then swapped in by renames: a failed
-run leaves the previous set intact, and the folder never holds a mix of two runs.
+The files are built in a fresh folder beside ``--out``, then swapped in by renames
+([`atomic_folder`][optscale_pools.atomic_folder]): a failed run leaves the previous set intact,
+and the folder never holds a mix of two runs.
 """
 
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from optscale_pools import Evaluation
+from optscale_pools import Evaluation, atomic_folder
 
 from optscale_apps.eval_plots import ACCURACY_PLOT, SAMPLES_PLOT, plot_accuracy, plot_samples
 from optscale_apps.eval_report import (
@@ -114,9 +113,7 @@ def write_outputs(
 ) -> list[str]:
     """Write every file into ``out_dir`` at once; return the headline lines."""
     heads = headlines(evaluation, seed=seed)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as staging:
         write_csv(staging / "curves.csv", CURVE_COLUMNS, curve_rows(evaluation))
         write_csv(staging / "settings.csv", SETTING_COLUMNS, setting_rows(evaluation))
         write_csv(staging / "per_problem.csv", PROBLEM_COLUMNS, problem_rows(evaluation))
@@ -124,27 +121,4 @@ def write_outputs(
         (staging / "summary.md").write_text(_markdown(evaluation, heads, notices), "utf-8")
         plot_accuracy(evaluation, staging / ACCURACY_PLOT)
         plot_samples(evaluation, staging / SAMPLES_PLOT)
-        _swap_in(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return headline_lines(evaluation, heads)
-
-
-def _swap_in(staging: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by ``staging`` with renames (the old set is removed last)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NotADirectoryError(f"--out {out_dir}: exists and is not a folder")
-    old = None
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        old.rmdir()
-        out_dir.rename(old)
-    try:
-        staging.rename(out_dir)
-    except OSError:
-        if old is not None:
-            old.rename(out_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

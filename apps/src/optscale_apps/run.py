@@ -1,9 +1,16 @@
-"""One reproduction run: find or simulate the pools, compute one mode, write every output."""
+"""One reproduction run: find or simulate the pools, compute one mode, write every output.
+
+The mode's files are written into a staging folder beside ``OUT/<mode>/`` and swapped in at once
+([`atomic_folder`][optscale_pools.atomic_folder]): a failed run leaves the previous set exactly as
+it was, and the folder never mixes tables of one run with plots of another.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from optscale_pools import atomic_folder
 
 from optscale_apps.datasets import DatasetSpec, table_budgets
 from optscale_apps.eval_report import CURVE_COLUMNS as EVAL_CURVE_COLUMNS
@@ -71,9 +78,10 @@ def run(config: RunConfig) -> list[Path]:
         )
 
     loaded = load_pools(inputs, config.mode, priors_for, config.cache_dir)
-    if config.mode == "paper":
-        return _write_paper(config, loaded, published)
-    return _write_fair(config, loaded, published)
+    write = _write_paper if config.mode == "paper" else _write_fair
+    with atomic_folder(config.out_dir) as staging:
+        written = write(config, loaded, published, staging)
+    return [config.out_dir / path.relative_to(staging) for path in written]
 
 
 def _check_k(loaded: LoadedPools, published: Published) -> int:
@@ -88,10 +96,11 @@ def _check_k(loaded: LoadedPools, published: Published) -> int:
     return k
 
 
-def _write_paper(config: RunConfig, loaded: LoadedPools, published: Published) -> list[Path]:
+def _write_paper(
+    config: RunConfig, loaded: LoadedPools, published: Published, out: Path
+) -> list[Path]:
     k = _check_k(loaded, published)
     result = run_paper(loaded, published)
-    out = config.out_dir
     table = paper_table(
         config.spec, loaded.simulated, result.curves, result.cells, published, table_budgets(k)
     )
@@ -115,10 +124,11 @@ def _write_paper(config: RunConfig, loaded: LoadedPools, published: Published) -
     return [*written, out / PLOT_FILE]
 
 
-def _write_fair(config: RunConfig, loaded: LoadedPools, published: Published) -> list[Path]:
+def _write_fair(
+    config: RunConfig, loaded: LoadedPools, published: Published, out: Path
+) -> list[Path]:
     name = config.spec.upstream
     result = run_fair(loaded, published, name=name, orders=config.orders, seed=config.seed)
-    out = config.out_dir
     budgets = table_budgets(int(loaded.view.n_samples))
     table = fair_table(config.spec, loaded.simulated, result.points, config.orders, budgets)
     written = write_table(table, out)

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from optscale_math import (
     Allocator,
@@ -106,18 +106,25 @@ def test_min_samples_always_lands_in_its_bounds(
     assert 1 <= n <= max_n
 
 
+ULPS = 4 * np.finfo(np.float64).eps
+"""Rounding allowed between two evaluations of one function at equal arguments."""
+
+
 @settings(max_examples=200, deadline=None)
+@example(mu=0.0, sigma=1.0, xs=[0.0, 0.38671875, 0.38671875])
 @given(mu=any_mu, sigma=any_sigma, xs=st.lists(st.floats(0.0, 1.0), min_size=2, max_size=6))
 def test_cdf_is_a_cdf_at_any_parameters(mu: float, sigma: float, xs: list[float]) -> None:
     law = TruncatedNormal01(mu, sigma)
     x = np.sort(np.array(xs))
     cdf, sf = law.cdf(x), law.sf(x)
     assert np.all((cdf >= 0) & (cdf <= 1) & (sf >= 0) & (sf <= 1))
-    assert np.all(np.diff(cdf) >= 0)
+    # Non-decreasing up to rounding: numpy's vectorised log/exp may round one array position a
+    # unit in the last place apart from another holding the same x (seen: mu=0, sigma=1, x=0.387).
+    assert np.all(np.diff(cdf) >= -ULPS)
     np.testing.assert_allclose(cdf + sf, 1.0, atol=1e-9)
     q = law.ppf(x)
     assert np.all((q >= 0) & (q <= 1))
-    assert np.all(np.diff(q) >= 0)
+    assert np.all(np.diff(q) >= -ULPS)
     assert np.all(np.isfinite(law.expected_max(np.array([1.0, 4.0]))))
 
 

@@ -5,7 +5,13 @@ import stat
 from pathlib import Path
 
 import pytest
-from optscale_pools import atomic_output, atomic_path, write_bytes_atomic, write_text_atomic
+from optscale_pools import (
+    atomic_folder,
+    atomic_output,
+    atomic_path,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 
 
 def test_writes_create_folders_and_ordinary_permissions(tmp_path: Path) -> None:
@@ -49,3 +55,49 @@ def test_named_temporary_for_writers_that_need_a_path(tmp_path: Path) -> None:
         assert not (tmp_path / "w.safetensors").exists()
         temp.write_bytes(b"weights")
     assert (tmp_path / "w.safetensors").read_bytes() == b"weights"
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_folder_is_replaced_as_a_whole(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.csv").write_text("old")
+    with atomic_folder(target) as staging:
+        assert staging.parent == tmp_path
+        (staging / "new.csv").write_text("new")
+        assert _snapshot(target) == {"old.csv": b"old"}  # nothing visible before the swap
+    assert _snapshot(target) == {"new.csv": b"new"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def _stage_then_fail(target: Path) -> None:
+    with atomic_folder(target) as staging:
+        (staging / "a.csv").write_text("half of the new set")
+        raise RuntimeError("boom")
+
+
+def test_a_failed_folder_write_leaves_the_old_set_and_no_staging(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "a.csv").write_text("a")
+    (target / "plot.png").write_bytes(b"\x89PNG")
+    before = _snapshot(target)
+    with pytest.raises(RuntimeError, match="boom"):
+        _stage_then_fail(target)
+    assert _snapshot(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    with pytest.raises(RuntimeError, match="boom"), atomic_folder(tmp_path / "fresh"):
+        raise RuntimeError("boom")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_folder_target_that_is_a_file_is_refused_before_writing(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.write_text("a file")
+    with pytest.raises(NotADirectoryError, match="not a folder"), atomic_folder(target):
+        pass
+    assert target.read_text() == "a file"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

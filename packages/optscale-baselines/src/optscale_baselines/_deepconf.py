@@ -36,8 +36,10 @@ def row_percentile(values: FloatArray, q: float) -> FloatArray:
     frac = pos - lo
     rows = np.arange(values.shape[0])
     low, high = ranked[rows, lo], ranked[rows, hi]
-    with np.errstate(invalid="ignore"):
-        value = np.where(frac > 0, low + frac * (high - low), low)
+    with np.errstate(invalid="ignore", over="ignore"):
+        spread = high - low  # overflows only for values of opposite signs near the float limit
+        blend = np.where(np.isfinite(spread), low + frac * spread, (1 - frac) * low + frac * high)
+        value = np.where(frac > 0, blend, low)
     out: FloatArray = np.where(m > 0, value, -np.inf)
     return out
 

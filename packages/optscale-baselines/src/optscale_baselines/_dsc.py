@@ -192,7 +192,13 @@ class DifficultyAdaptiveSC(RowPolicy):
     def _paper_order(self, view: ViewLike) -> IntArray:
         """Rows from easy to hard: by difficulty, then problem text, then row (upstream's sort)."""
         scores = np.ascontiguousarray(view.scores, dtype=np.float64)  # row sums as np.mean's
-        difficulty = (1.0 - scores.mean(axis=1)).tolist()
+        with np.errstate(over="ignore", invalid="ignore"):
+            means = scores.mean(axis=1)
+        if not np.isfinite(means).all():  # a non-finite score, or a sum past the float range
+            raise ValueError(
+                "view.scores must have finite row means in paper mode (DSC ranks by them)"
+            )
+        difficulty = (1.0 - means).tolist()
         rows = len(difficulty)
         texts = self.problems if self.problems is not None else ("",) * rows
         if len(texts) != rows:
@@ -215,11 +221,12 @@ class DifficultyAdaptiveSC(RowPolicy):
         easy_sorted, easy_midpoints, _ = _binary_search(judge, len(order))
         easy = np.empty_like(easy_sorted)
         easy[order] = easy_sorted
-        tokens = np.asarray(view.tokens)
-        per_problem = tokens[:, : self.overhead_prefix].mean(axis=1)
-        overhead = easy_midpoints * JUDGE_WINDOW * 4 * np.mean(per_problem)
+        overhead = 0.0  # no easy midpoint (e.g. a view of no problems): nothing to average
+        if easy_midpoints:
+            per_problem = np.asarray(view.tokens)[:, : self.overhead_prefix].mean(axis=1)
+            overhead = easy_midpoints * JUDGE_WINDOW * 4 * float(np.mean(per_problem))
         paid = np.ones_like(order)
-        return self._decide(labels[:, :m], easy, paid, float(overhead), easy_midpoints)
+        return self._decide(labels[:, :m], easy, paid, overhead, easy_midpoints)
 
     def _fair(self, view: ViewLike) -> DSCDecisions:
         m = self.max_sample_size
@@ -245,7 +252,9 @@ class DifficultyAdaptiveSC(RowPolicy):
         if self.difficulty == "prior":
             prior = np.asarray(view.prior_mu, dtype=np.float64)
             if not np.isfinite(prior).all():
-                raise ValueError("view.prior_mu has NaN entries; difficulty='prior' needs all")
+                raise ValueError(
+                    "view.prior_mu has NaN or infinite entries; difficulty='prior' needs all"
+                )
             return 1.0 - prior
         first = np.asarray(view.scores, dtype=np.float64)[:, 0]
         return np.where(np.isnan(first), np.inf, 1.0 - first)

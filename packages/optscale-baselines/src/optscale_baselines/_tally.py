@@ -6,6 +6,10 @@ import numpy as np
 
 from optscale_baselines._protocol import BoolArray, FloatArray, IntArray
 
+MAX_WEIGHT = 1e150
+"""Largest weight a vote counts with: sums of squared weights stay finite for any sample count
+a pool can hold (a finite score like 1e308 would overflow them to infinity, then NaN)."""
+
 
 class Tally:
     """Per-row, per-label vote weight, vote count and sum of squared weights, and the leader.
@@ -28,9 +32,9 @@ class Tally:
         """Add a vote of ``weights`` for ``labels`` in the rows where ``voting`` holds.
 
         Weights must be ``>= 0``: then weights only grow, and the leader can only change to
-        the label just voted for.
+        the label just voted for. Weights above ``MAX_WEIGHT`` count as ``MAX_WEIGHT``.
         """
-        r, c, w = rows[voting], labels[voting], weights[voting]
+        r, c, w = rows[voting], labels[voting], np.minimum(weights[voting], MAX_WEIGHT)
         self.weight[r, c] += w
         self.count[r, c] += 1.0
         self.square[r, c] += w * w

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from optscale_pools.answers import extract_boxed
 from optscale_pools.atomic import (
     UnsafePathError,
+    atomic_folder,
     atomic_output,
     atomic_path,
     check_relative_name,
@@ -95,6 +96,7 @@ __all__ = [
     "SimulationParams",
     "TidySamples",
     "UnsafePathError",
+    "atomic_folder",
     "atomic_output",
     "atomic_path",
     "cache_root",

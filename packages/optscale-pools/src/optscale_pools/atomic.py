@@ -5,6 +5,10 @@ Everything is written to a temporary file beside the target and moved onto it wi
 left as it was. Finished files get the permissions ``open`` would give them (0o666 less the
 umask), not the owner-only ones of ``tempfile.mkstemp``.
 
+A whole output folder is replaced the same way by
+[`atomic_folder`][optscale_pools.atomic_folder]: its files are written into a staging folder
+beside it, which is swapped in by renames only once every file is complete.
+
 Every file whose name comes from input (a manifest entry, a record) is placed with
 [`contained_path`][optscale_pools.contained_path], the one check that a relative name stays inside
 its folder: no absolute path, no ``..``, no symbolic link leading out.
@@ -13,6 +17,7 @@ its folder: no absolute path, no ``..``, no symbolic link leading out.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,11 +86,16 @@ def contained_path(root: str | Path, relpath: str) -> Path:
     return target
 
 
-def _file_mode() -> int:
-    """Permissions of a newly created file under the current umask."""
+def _umask() -> int:
+    """Return the current umask (read by setting it and putting it back)."""
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+def _file_mode() -> int:
+    """Permissions of a newly created file under the current umask."""
+    return 0o666 & ~_umask()
 
 
 @contextmanager
@@ -135,3 +145,49 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     with atomic_output(path, binary=True) as out:
         out.write(data)
     return Path(path)
+
+
+@contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield a staging folder beside ``path`` whose contents replace the folder ``path`` at once.
+
+    A command that writes a set of files (tables, plots, a summary) writes them all into the
+    staging folder. When the block ends normally the old folder, if any, is renamed aside, the
+    staging folder is renamed onto ``path`` and the old one is removed, so a reader finds either
+    the whole old set or the whole new one, never a mix. When the block raises, the staging folder
+    is removed and ``path`` is left exactly as it was. The parent folder is created if missing.
+
+    Raises
+    ------
+    NotADirectoryError
+        When ``path`` exists and is not a folder (checked before anything is written).
+    """
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"{target}: exists and is not a folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        yield staging
+        staging.chmod(0o777 & ~_umask())
+        _swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Replace the folder ``target`` by ``staging`` with renames (the old set is removed last)."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        old.rmdir()
+        target.rename(old)
+    try:
+        staging.rename(target)
+    except OSError:
+        if old is not None:
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
