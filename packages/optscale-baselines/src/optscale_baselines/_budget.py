@@ -152,9 +152,7 @@ class BatchBudget(RowPolicy):
             return n_used
         peeks = np.ascontiguousarray(x[open_], dtype=np.float64)
         mu, sigma = _peek_fit(peeks.tobytes(), (peeks.shape[0], peeks.shape[1]))
-        extra = allocate_budget(
-            mu, sigma, self.target, cost[open_], left, max_n=self.max_n - peek
-        )
+        extra = allocate_budget(mu, sigma, self.target, cost[open_], left, max_n=self.max_n - peek)
         n_used[open_] += extra
         return n_used
 
