@@ -309,3 +309,23 @@ def test_every_rule_declares_the_contract():
         assert grid
         for cell in grid:
             cls(**fixed.get(cls, {}), **cell)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_batch_budget_memoised_fit_gives_the_fresh_plan_at_every_budget(seed):
+    from optscale_baselines._budget import _peek_fit
+
+    rng = np.random.default_rng(seed)
+    view = random_view(rng, 25, 10)
+    view = dataclasses.replace(view, scores=np.clip(rng.beta(4, 2, (25, 10)), 0, 1))
+    cells = [(n, peek, t) for n in range(1, 11) for peek in (1, 2, 4) for t in (0.5, 0.9)]
+    fresh = []
+    for n, peek, t in cells:
+        _peek_fit.cache_clear()
+        fresh.append(BatchBudget(peek=peek, target=t, max_n=n).run(view))
+    _peek_fit.cache_clear()
+    shared = [BatchBudget(peek=peek, target=t, max_n=n).run(view) for n, peek, t in cells]
+    assert _peek_fit.cache_info().hits > 0
+    for a, b in zip(fresh, shared, strict=True):
+        np.testing.assert_array_equal(a.n_used, b.n_used)
+        np.testing.assert_array_equal(a.pick, b.pick)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -12,6 +13,7 @@ from optscale_baselines._bestofn import fair_bon_pick
 from optscale_baselines._live import usable_scores
 from optscale_baselines._protocol import (
     Decisions,
+    FloatArray,
     IntArray,
     RowPolicy,
     VerifyOrder,
@@ -20,6 +22,20 @@ from optscale_baselines._protocol import (
     view_width,
 )
 from optscale_baselines._sequential import packed
+
+
+@lru_cache(maxsize=4096)
+def _peek_fit(peeks: bytes, shape: tuple[int, int]) -> tuple[FloatArray, FloatArray]:
+    """[`fit_mle`][optscale_math.fit_mle] of the open problems' peeked scores, memoised.
+
+    An evaluator builds one policy per budget ``N`` and setting, but the peek, and so the fit,
+    does not depend on ``N``: the same scores come back once per budget. The key is the exact
+    bytes of the scores, so a hit returns what the fit would return; results are read-only.
+    """
+    fit = fit_mle(np.frombuffer(peeks, dtype=np.float64).reshape(shape))
+    fit.mu.setflags(write=False)
+    fit.sigma.setflags(write=False)
+    return fit.mu, fit.sigma
 
 
 def bon_token_budget(view: ViewLike, n: int) -> float:
@@ -134,10 +150,9 @@ class BatchBudget(RowPolicy):
         open_ = some & (best < self.target)
         if left <= 0 or not open_.any() or peek == self.max_n:
             return n_used
-        fit = fit_mle(x[open_])
-        extra = allocate_budget(
-            fit.mu, fit.sigma, self.target, cost[open_], left, max_n=self.max_n - peek
-        )
+        peeks = np.ascontiguousarray(x[open_], dtype=np.float64)
+        mu, sigma = _peek_fit(peeks.tobytes(), (peeks.shape[0], peeks.shape[1]))
+        extra = allocate_budget(mu, sigma, self.target, cost[open_], left, max_n=self.max_n - peek)
         n_used[open_] += extra
         return n_used
 
