@@ -178,4 +178,3 @@ def scorer(tiny: TinyModels) -> Any:
     from optscale_gen import PrmScorer
 
     return PrmScorer.from_pretrained(tiny.prm, batch_size=3)
-
