@@ -270,6 +270,8 @@ def test_sequential_with_prior_uses_it():
     ("make", "message"),
     [
         (lambda: BestScoreThreshold(math.nan), "tau must be a number"),
+        (lambda: BestScoreThreshold(True), "tau must be a number"),
+        (lambda: DeepConfOnline(tau=math.nan), "tau must be a number"),
         (lambda: BestScoreThreshold(0.9, 0), "min_n must be a positive integer"),
         (lambda: SequentialOptScale(delta=0.0), "delta must lie in"),
         (lambda: SequentialOptScale(epsilon=1.0), "epsilon must lie in"),

@@ -18,6 +18,7 @@ from optscale_baselines._protocol import (
     VerifyOrder,
     ViewLike,
     check_budget,
+    check_level,
 )
 from optscale_baselines._tally import Tally
 from optscale_baselines._votes import NOT_VOTING
@@ -131,8 +132,7 @@ class DeepConfOnline(RowPolicy):
         check_budget("warmup", self.warmup)
         check_budget("max_n", self.max_n)
         _check_eta(self.eta)
-        if not isinstance(self.tau, float | int) or math.isnan(self.tau):
-            raise ValueError(f"tau must be a number, got {self.tau!r}")
+        check_level("tau", self.tau)
         object.__setattr__(
             self,
             "name",

@@ -7,6 +7,7 @@ working. This package imports nothing from optscale-pools.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -105,6 +106,13 @@ def check_budget(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_level(name: str, value: float) -> float:
+    """Return ``value`` if it is a number that is not NaN (infinities allowed: "never")."""
+    if isinstance(value, bool) or not isinstance(value, float | int) or math.isnan(value):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
 
 
 def view_width(view: ViewLike, n: int, name: str = "n") -> int:

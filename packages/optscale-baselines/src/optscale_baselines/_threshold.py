@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -18,6 +17,7 @@ from optscale_baselines._protocol import (
     VerifyOrder,
     ViewLike,
     check_budget,
+    check_level,
 )
 
 
@@ -88,8 +88,7 @@ class BestScoreThreshold(RowPolicy):
     max_n: int = 64
 
     def __post_init__(self) -> None:
-        if not isinstance(self.tau, float | int) or math.isnan(self.tau):
-            raise ValueError(f"tau must be a number, got {self.tau!r}")
+        check_level("tau", self.tau)
         check_budget("min_n", self.min_n)
         check_budget("max_n", self.max_n)
         object.__setattr__(self, "name", f"threshold-t{self.tau:g}-n{self.min_n}@{self.max_n}")
