@@ -93,7 +93,5 @@ def run_fair(
         seq = _eval_pool(loaded.seq_view, loaded.seq_grades, name, loaded.simulated)
         seq_budgets = [n for n in budgets if n <= seq.max_k]
         evaluations.append(evaluate(seq, [_mr_thinking()], budgets=seq_budgets, orders=None))
-    points = [
-        fair_point(p) for e in evaluations for p in e.curves if not p.method.startswith("oracle")
-    ]
+    points = [fair_point(p) for e in evaluations for p in e.curves if p.selected.rule != "oracle"]
     return FairResult(points, oracle_curve(loaded, orders=orders, seed=seed), evaluations)

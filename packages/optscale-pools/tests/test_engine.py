@@ -18,6 +18,7 @@ from optscale_pools import (
     cross_fit,
     evaluate,
     first_correct_prefix,
+    hindsight_stop,
     replay,
     running_best,
     running_majority,
@@ -106,7 +107,8 @@ def test_evaluate_covers_every_budget_and_stays_within_it() -> None:
     pool = pool_of(rng, 16, 5)
     result = evaluate(pool, [METHOD], orders=3, seed=0, n_resamples=50)
     methods = {p.method for p in result.curves}
-    assert methods == {"first-above", "oracle", "oracle-stop BoN", "oracle-stop SC"}
+    bounds = {"oracle", "oracle-stop BoN", "oracle-stop SC", "hindsight BoN"}
+    assert methods == {"first-above", *bounds}
     for point in result.curves:
         assert point.selected.mean_samples <= point.n + 1e-12
         assert point.selected.per_problem_samples.shape == (16,)
@@ -198,3 +200,46 @@ def test_running_best_and_first_correct_prefix_match_loops(
     first = first_correct_prefix(picks[np.newaxis], np.array([correct]))[0]
     hits = [j for j in range(k) if picks[j] >= 0 and correct[picks[j]]]
     assert first == (hits[0] if hits else k)
+
+
+def _bon_pick(scores: list[float], empty: list[bool]) -> int:
+    """Fair Best-of-N by a plain loop: first usable sample with the highest score, -1 if none."""
+    best, pick = -np.inf, -1
+    for j, (s, e) in enumerate(zip(scores, empty, strict=True)):
+        if not e and np.isfinite(s) and s > best:
+            best, pick = s, j
+    return pick
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.1, 0.5, 0.9, np.nan]), st.booleans()), min_size=1, max_size=8
+    ),
+    st.integers(1, 8),
+)
+def test_hindsight_stop_matches_a_loop(samples: list[tuple[float, bool]], n: int) -> None:
+    n = min(n, len(samples))
+    scores, empty = [s for s, _ in samples], [e for _, e in samples]
+    final = _bon_pick(scores[:n], empty[:n])
+    expected = next(j + 1 for j in range(n) if _bon_pick(scores[: j + 1], empty[: j + 1]) == final)
+    picks = running_best(np.array([scores]), np.array([empty]))
+    assert hindsight_stop(picks, n)[0] == expected
+
+
+def test_hindsight_curve_has_best_of_n_accuracy_for_fewer_samples() -> None:
+    rng = np.random.default_rng(11)
+    pool: EvalPool = pool_of(rng, 40, 6)
+
+    def bon(n: int, setting: Mapping[str, object]) -> FirstAbove:
+        return FirstAbove(n, threshold=2.0)  # never reached: pays n, picks the best score
+
+    result = evaluate(pool, [Method("BoN", bon, [{}])], orders=5, seed=0, n_resamples=20)
+    by = {(p.method, p.n): p.selected for p in result.curves}
+    for n in range(1, 7):
+        bon_n, hind = by[("BoN", n)], by[("hindsight BoN", n)]
+        np.testing.assert_allclose(hind.per_problem_correct, bon_n.per_problem_correct)
+        assert np.all(hind.per_problem_samples <= bon_n.per_problem_samples + 1e-12)
+        assert hind.mean_tokens <= bon_n.mean_tokens
+    # With more than one sample, the best is often not the first: the stop saves samples.
+    assert by[("hindsight BoN", 6)].mean_samples < 6

@@ -4,7 +4,9 @@ Computed over the very sample orders the methods were replayed in. The bound sto
 correct sample (after one sample when none is within the budget); an oracle stop draws samples
 until its selector's running choice is correct, else up to the budget (see
 [`running_best`][optscale_pools.running_best] and
-[`running_majority`][optscale_pools.running_majority]).
+[`running_majority`][optscale_pools.running_majority]). The hindsight stop knows the scores but
+not correctness: it stops at the sample Best-of-N ends up picking (see
+[`hindsight_stop`][optscale_pools.hindsight_stop]), the bound of rules that use scores alone.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from optscale_pools.evaluation import CurvePoint, EvalPool, Group
-from optscale_pools.oracle_stop import first_correct_prefix, running_best, running_majority
+from optscale_pools.oracle_stop import (
+    first_correct_prefix,
+    hindsight_stop,
+    running_best,
+    running_majority,
+)
 from optscale_pools.protocol import PoolView
 from optscale_pools.replay import permute
 from optscale_pools.selection import summarise
@@ -26,15 +33,19 @@ STOP_BON = "oracle-stop BoN"
 """Name of the oracle stop of Best-of-N (running best-scored pick)."""
 STOP_SC = "oracle-stop SC"
 """Name of the oracle stop of the majority vote."""
+HINDSIGHT = "hindsight BoN"
+"""Name of the hindsight stop's curve (knows every score, not correctness)."""
+BOUNDS = (BOUND, STOP_BON, STOP_SC, HINDSIGHT)
+"""Every curve that is a bound rather than a method."""
 
 
 def oracle_rows(
     pool: EvalPool, groups: Sequence[Group], budgets: Sequence[int], seed: int, n_resamples: int
 ) -> list[CurvePoint]:
-    """Return the oracle bound and oracle stops at every budget (BoN's only with scores)."""
+    """Return the oracle bound, oracle stops and hindsight stop (the last two need scores)."""
     kinds = [BOUND, *([STOP_BON] if pool.has_scores else []), STOP_SC]
     firsts: dict[str, list[npt.NDArray[np.int64]]] = {kind: [] for kind in kinds}
-    paid_parts = []
+    paid_parts, picks_parts, correct_parts = [], [], []
     for group in groups:
         correct, view, paid = _ordered(group)
         rows, k = correct.shape
@@ -44,6 +55,8 @@ def oracle_rows(
         if pool.has_scores:
             picks = running_best(view.scores, view.empty)
             firsts[STOP_BON].append(first_correct_prefix(picks, correct))
+            picks_parts.append(picks)
+            correct_parts.append(correct)
         firsts[STOP_SC].append(first_correct_prefix(running_majority(view.answer_ids), correct))
         paid_parts.append(paid)
     points = []
@@ -54,7 +67,28 @@ def oracle_rows(
             )
             selected = summarise(metrics, "oracle", np.random.default_rng(seed), n_resamples)
             points.append(CurvePoint(kind, n, selected, ()))
+    for n in budgets if pool.has_scores else ():
+        metrics = _hindsight_at_budget(pool, groups, picks_parts, correct_parts, paid_parts, n)
+        selected = summarise(metrics, "oracle", np.random.default_rng(seed), n_resamples)
+        points.append(CurvePoint(HINDSIGHT, n, selected, ()))
     return points
+
+
+def _hindsight_at_budget(
+    pool: EvalPool,
+    groups: Sequence[Group],
+    picks_parts: Sequence[npt.NDArray[np.int64]],
+    correct_parts: Sequence[npt.NDArray[np.bool_]],
+    paid_parts: Sequence[npt.NDArray[np.float64]],
+    n: int,
+) -> npt.NDArray[np.float64]:
+    """Metrics ``[3, R, P]`` of the hindsight stop: Best-of-N's answer, paid up to its pick."""
+    outcomes = []
+    for group, picks, correct in zip(groups, picks_parts, correct_parts, strict=True):
+        pick = picks[:, min(n, group.k) - 1]
+        hit = np.take_along_axis(correct, np.maximum(pick, 0)[:, np.newaxis], axis=1)[:, 0]
+        outcomes.append(((pick >= 0) & hit, hindsight_stop(picks, min(n, group.k))))
+    return _metrics(pool, groups, paid_parts, outcomes)
 
 
 def _ordered(group: Group) -> tuple[npt.NDArray[np.bool_], PoolView, npt.NDArray[np.float64]]:
@@ -81,13 +115,25 @@ def _at_budget(
     Within the budget ``min(n, K_p)`` the oracle stops at its first correct prefix; otherwise
     the bound stops after one sample (``stop_early``) and an oracle stop pays the whole budget.
     """
-    n_orders = firsts[0].size // groups[0].rows.size
-    metrics = np.zeros((3, n_orders, pool.n_problems))
-    for group, first, paid in zip(groups, firsts, paid_parts, strict=True):
+    outcomes = []
+    for group, first in zip(groups, firsts, strict=True):
         budget = min(n, group.k)
         reached = first < budget
-        used = np.where(reached, first + 1, 1 if stop_early else budget)
+        outcomes.append((reached, np.where(reached, first + 1, 1 if stop_early else budget)))
+    return _metrics(pool, groups, paid_parts, outcomes)
+
+
+def _metrics(
+    pool: EvalPool,
+    groups: Sequence[Group],
+    paid_parts: Sequence[npt.NDArray[np.float64]],
+    outcomes: Sequence[tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]],
+) -> npt.NDArray[np.float64]:
+    """Metrics ``[3, R, P]`` (correct, tokens, samples) from each group's (correct, samples)."""
+    n_orders = outcomes[0][0].size // groups[0].rows.size
+    metrics = np.zeros((3, n_orders, pool.n_problems))
+    for group, paid, (right, used) in zip(groups, paid_parts, outcomes, strict=True):
         spent = np.take_along_axis(paid, (used - 1)[:, np.newaxis], axis=1)[:, 0]
-        for index, values in enumerate((reached, spent, used)):
+        for index, values in enumerate((right, spent, used)):
             metrics[index][:, group.rows] = values.reshape(n_orders, group.rows.size)
     return metrics

@@ -83,3 +83,16 @@ def first_correct_prefix(
     hit = (picks >= 0) & np.take_along_axis(correct, np.maximum(picks, 0), axis=1)
     first: npt.NDArray[np.int64] = np.where(hit.any(axis=1), hit.argmax(axis=1), k).astype(np.int64)
     return first
+
+
+def hindsight_stop(picks: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
+    """Return the samples the hindsight stop pays at budget ``n``: up to Best-of-``n``'s pick.
+
+    The hindsight stop knows every score of the first ``n`` samples but no correctness: it stops
+    at the first prefix whose running best-scored pick is already the pick of all ``n``, which
+    is that sample itself (``picks[:, n - 1] + 1`` samples; 1 when no sample is usable). It
+    answers exactly as Best-of-``n`` does, with the fewest samples any rule that commits to the
+    best-scored sample it has seen can pay and still give Best-of-``n``'s answer on every row.
+    """
+    used: npt.NDArray[np.int64] = np.maximum(picks[:, n - 1], 0).astype(np.int64) + 1
+    return used
