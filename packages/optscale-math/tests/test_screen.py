@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from optscale_math import RIDGE_SIGMA, FitStatus, TruncatedNormal01, fit_mle, neg_log_likelihood
 from optscale_math._estimate import _fit_rows, score_rows
 from optscale_math._screen import exponential_moments, no_finite_optimum
@@ -73,3 +75,16 @@ def test_fits_unchanged_by_the_screen(rng: np.random.Generator) -> None:
     ours = neg_log_likelihood(x[flagged], new.mu[flagged], new.sigma[flagged])
     theirs = neg_log_likelihood(x[flagged], old.mu[flagged], old.sigma[flagged])
     assert np.all(ours <= theirs + 1e-3)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=20),
+    st.integers(0, 40),
+)
+def test_row_statistics_do_not_depend_on_padding(scores: list[float], pad: int) -> None:
+    # Prefix fits of different widths (live rule: max_n; replay: the view's K) must agree.
+    row = np.array([scores])
+    padded = np.concatenate([row, np.full((1, pad), np.nan)], axis=1)
+    a, b = score_rows(row), score_rows(padded)
+    assert (a.k, a.mean, a.css) == (b.k, b.mean, b.css)

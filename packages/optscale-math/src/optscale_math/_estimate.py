@@ -79,9 +79,10 @@ def score_rows(scores: npt.ArrayLike) -> Rows:
     if np.any((valid < 0) | (valid > 1)):
         raise ValueError("scores must lie in [0, 1] (NaN for padding)")
     k = present.sum(axis=1).astype(np.float64)
-    filled = np.where(present, x, 0.0)
-    mean = filled.sum(axis=1) / k
-    css = (np.where(present, x - mean[:, None], 0.0) ** 2).sum(axis=1)
+    # Sums run left to right (cumsum), so trailing padding adds exact zeros: a row has the same
+    # statistics, bit for bit, at any padded width (a pairwise sum would regroup with the width).
+    mean = np.cumsum(np.where(present, x, 0.0), axis=1)[:, -1] / k
+    css = np.cumsum(np.where(present, x - mean[:, None], 0.0) ** 2, axis=1)[:, -1]
     equal = np.nanmax(x, axis=1) == np.nanmin(x, axis=1)
     return Rows(k, np.where(equal, x[:, 0], mean), np.where(equal, 0.0, css))
 
