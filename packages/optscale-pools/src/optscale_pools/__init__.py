@@ -21,6 +21,7 @@ from optscale_pools.atomic import (
     write_bytes_atomic,
     write_text_atomic,
 )
+from optscale_pools.bootstrap import Resampling, draw_resampling
 from optscale_pools.crossfit import CrossFitResult, cross_fit, select_cell
 from optscale_pools.download import ChecksumError, FetchError
 from optscale_pools.engine import Method, check_budgets, evaluate
@@ -33,6 +34,7 @@ from optscale_pools.fetch import (
     load_manifest,
 )
 from optscale_pools.grading import GRADER_VERSION, Grades, grade_pool
+from optscale_pools.headline import Estimate, Headline, HeadlineRow, headline
 from optscale_pools.jsonl import PoolJsonlWriter, read_pool_jsonl, read_search_and_learn
 from optscale_pools.oracle import OracleCurve, oracle_bound
 from optscale_pools.oracle_stop import first_correct_prefix, running_best, running_majority
@@ -77,10 +79,13 @@ __all__ = [
     "ChecksumError",
     "CrossFitResult",
     "CurvePoint",
+    "Estimate",
     "EvalPool",
     "Evaluation",
     "FetchError",
     "Grades",
+    "Headline",
+    "HeadlineRow",
     "Method",
     "NoSourceError",
     "OracleCurve",
@@ -90,6 +95,7 @@ __all__ = [
     "PoolView",
     "Prompts",
     "ReplayResult",
+    "Resampling",
     "SampleOrders",
     "Selected",
     "SettingPoint",
@@ -107,11 +113,13 @@ __all__ = [
     "cross_fit",
     "data_file",
     "draw_orders",
+    "draw_resampling",
     "evaluate",
     "extract_boxed",
     "fetch",
     "first_correct_prefix",
     "grade_pool",
+    "headline",
     "load_manifest",
     "load_params",
     "make_view",

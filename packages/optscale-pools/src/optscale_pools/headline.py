@@ -1,0 +1,268 @@
+"""The summary headline of an evaluation: what each method costs, and buys, against Best-of-N.
+
+For every method (oracle rows included), against the reference (Best-of-N at the largest
+budget ``K``, or majority voting on a pool without scores):
+
+- the fewest mean tokens at which the method's curve reaches the reference's accuracy, and the
+  majority vote's accuracy at ``K``, each as a ratio to the reference's mean tokens at ``K``;
+- at every budget ``N``, the method's best accuracy among its budgets whose mean tokens do not
+  exceed the reference's at ``N``.
+
+The intervals are 95% bootstrap intervals computed replicate by replicate: replicate ``b`` of the
+ratio uses replicate ``b`` of every curve involved, and in each of these the evaluation redid the
+choice of setting on the same resampled problems (see [`Selected`][optscale_pools.Selected]). So
+the intervals include the uncertainty of the choice of setting, of the reference's accuracy and
+tokens, and of which budget first reaches the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from optscale_pools.bootstrap import CONFIDENCE, percentile_interval
+from optscale_pools.evaluation import CurvePoint, Evaluation
+
+FloatArray = npt.NDArray[np.float64]
+
+_TOLERANCE = 1e-9
+"""Relative slack of "reaches" and "does not exceed": equal means computed by different sums."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate and its 95% bootstrap interval ``[low, high]``.
+
+    A ratio is ``inf`` where the target is not reached (a bound is ``inf`` when more than 2.5%
+    of the replicates do not reach it); an accuracy is ``nan`` where no budget is affordable.
+    """
+
+    point: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class HeadlineRow:
+    """One method's headline.
+
+    Attributes
+    ----------
+    method
+        The method's (or oracle's) name.
+    match_reference
+        Fewest mean tokens reaching the reference's accuracy, over the reference's tokens.
+    match_majority
+        The same for majority@K's accuracy; ``None`` when no majority curve was evaluated.
+    accuracy_at
+        Per budget ``N`` of the evaluation (same order), the best accuracy (fraction) among the
+        method's budgets whose mean tokens do not exceed the reference's at ``N``.
+    """
+
+    method: str
+    match_reference: Estimate
+    match_majority: Estimate | None
+    accuracy_at: tuple[Estimate, ...]
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The headline of one evaluation (see [`headline`][optscale_pools.headline]).
+
+    Attributes
+    ----------
+    reference, majority
+        Names of the reference curve (``"BoN"``, or ``"SC"`` without scores) and of the
+        majority-vote curve (``None`` when it was not evaluated).
+    k
+        The largest budget: the reference and the majority vote are taken at ``K``.
+    budgets
+        The budgets ``N`` of ``accuracy_at`` and ``reference_tokens_at``.
+    reference_accuracy, reference_tokens
+        The reference's accuracy (fraction) and mean tokens at ``K``.
+    majority_accuracy
+        The majority vote's accuracy at ``K`` (``None``: not evaluated).
+    reference_tokens_at
+        The reference's mean tokens at every budget ``N``.
+    rows
+        One row per method, in the evaluation's order, oracle rows last.
+    """
+
+    reference: str
+    majority: str | None
+    k: int
+    budgets: tuple[int, ...]
+    reference_accuracy: Estimate
+    reference_tokens: Estimate
+    majority_accuracy: Estimate | None
+    reference_tokens_at: tuple[Estimate, ...]
+    rows: tuple[HeadlineRow, ...]
+
+
+@dataclass(frozen=True)
+class _Curve:
+    """A method's accuracy and tokens per budget ``[2, N]``, and their replicates ``[2, N, B]``."""
+
+    point: FloatArray
+    replicates: FloatArray
+
+
+def headline(
+    evaluation: Evaluation, *, reference: str | None = None, majority: str = "SC"
+) -> Headline | None:
+    """Compute the headline of ``evaluation`` (see the module docstring).
+
+    Parameters
+    ----------
+    evaluation
+        The result of [`evaluate`][optscale_pools.evaluate]; every point carries its bootstrap
+        replicates, drawn once for the whole evaluation.
+    reference
+        Name of the reference curve; default ``"BoN"`` when evaluated, else ``majority``.
+    majority
+        Name of the majority-vote curve.
+
+    Returns
+    -------
+    Headline or None
+        ``None`` when the reference curve was not evaluated.
+
+    Raises
+    ------
+    ValueError
+        If the curves do not all cover the evaluation's budgets or do not share one number of
+        bootstrap replicates.
+    """
+    curves = _curves(evaluation)
+    name = reference if reference is not None else ("BoN" if "BoN" in curves else majority)
+    if name not in curves:
+        return None
+    ref = curves[name]
+    base, base_replicates = ref.point[1, -1], ref.replicates[1, -1]
+    target = (ref.point[0, -1], ref.replicates[0, -1])
+    vote = curves.get(majority)
+    rows = []
+    for method, curve in curves.items():
+        match_majority = None
+        if vote is not None:
+            match_majority = _ratio(curve, (vote.point[0, -1], vote.replicates[0, -1]), base,
+                                    base_replicates)  # fmt: skip
+        rows.append(
+            HeadlineRow(
+                method=method,
+                match_reference=_ratio(curve, target, base, base_replicates),
+                match_majority=match_majority,
+                accuracy_at=tuple(
+                    _accuracy_at(curve, ref.point[1, n], ref.replicates[1, n])
+                    for n in range(len(evaluation.budgets))
+                ),
+            )
+        )
+    return Headline(
+        reference=name,
+        majority=majority if vote is not None else None,
+        k=max(evaluation.budgets),
+        budgets=evaluation.budgets,
+        reference_accuracy=_estimate(target[0], target[1]),
+        reference_tokens=_estimate(base, base_replicates),
+        majority_accuracy=None
+        if vote is None
+        else _estimate(vote.point[0, -1], vote.replicates[0, -1]),
+        reference_tokens_at=tuple(
+            _estimate(ref.point[1, n], ref.replicates[1, n]) for n in range(len(evaluation.budgets))
+        ),
+        rows=tuple(rows),
+    )
+
+
+def _curves(evaluation: Evaluation) -> dict[str, _Curve]:
+    """Every method's curve over the evaluation's budgets, in the evaluation's order."""
+    points: dict[str, dict[int, CurvePoint]] = {}
+    for point in evaluation.curves:
+        points.setdefault(point.method, {})[point.n] = point
+    widths = {p.selected.replicates.shape for p in evaluation.curves}
+    if len(widths) > 1:
+        msg = f"curve points hold replicates of different shapes {sorted(widths)}"
+        raise ValueError(msg)
+    curves = {}
+    for method, by_n in points.items():
+        if tuple(sorted(by_n)) != evaluation.budgets:
+            msg = f"curve {method!r} covers budgets {sorted(by_n)}, not {list(evaluation.budgets)}"
+            raise ValueError(msg)
+        ordered = [by_n[n].selected for n in evaluation.budgets]
+        curves[method] = _Curve(
+            point=np.array([[s.accuracy for s in ordered], [s.mean_tokens for s in ordered]]),
+            replicates=np.stack([s.replicates[:2] for s in ordered], axis=1),
+        )
+    return curves
+
+
+def _fewest_tokens(
+    accuracy: FloatArray, tokens: FloatArray, target: FloatArray | float, base: FloatArray | float
+) -> FloatArray:
+    """Over the first axis (budgets): fewest tokens reaching target, over base (inf: never)."""
+    reached = accuracy >= np.asarray(target) * (1 - _TOLERANCE)
+    cost = np.where(reached, tokens, np.inf).min(axis=0)
+    ratio: FloatArray = cost / base
+    return ratio
+
+
+def _ratio(
+    curve: _Curve, target: tuple[float, FloatArray], base: float, base_replicates: FloatArray
+) -> Estimate:
+    """Fewest tokens of ``curve`` reaching ``target`` accuracy, as a ratio to ``base`` tokens."""
+    point = _fewest_tokens(curve.point[0], curve.point[1], target[0], base)
+    replicates = _fewest_tokens(
+        curve.replicates[0], curve.replicates[1], target[1], base_replicates
+    )
+    return _estimate(float(point), replicates)
+
+
+def _best_affordable(
+    accuracy: FloatArray, tokens: FloatArray, limit: FloatArray | float
+) -> FloatArray:
+    """Over the first axis: best accuracy with tokens <= limit (-inf: none affordable)."""
+    affordable = tokens <= np.asarray(limit) * (1 + _TOLERANCE)
+    best: FloatArray = np.where(affordable, accuracy, -np.inf).max(axis=0)
+    return best
+
+
+def _accuracy_at(curve: _Curve, limit: float, limit_replicates: FloatArray) -> Estimate:
+    """Best accuracy of ``curve`` within ``limit`` mean tokens (``nan``: no budget affordable)."""
+    point = float(_best_affordable(curve.point[0], curve.point[1], limit))
+    replicates = _best_affordable(curve.replicates[0], curve.replicates[1], limit_replicates)
+    estimate = _estimate(point, replicates)
+    return Estimate(*(v if np.isfinite(v) else float("nan") for v in (
+        estimate.point, estimate.low, estimate.high)))  # fmt: skip
+
+
+def _estimate(point: float, replicates: FloatArray) -> Estimate:
+    """``point`` with the equal-tailed percentile interval of ``replicates``."""
+    low, high = tail_interval(replicates)
+    return Estimate(float(point), low, high)
+
+
+def tail_interval(replicates: FloatArray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Equal-tailed percentile interval of replicates that may hold infinities.
+
+    On finite replicates, [`percentile_interval`][optscale_pools.bootstrap.percentile_interval];
+    otherwise linear between order statistics, and a bound next to an infinite replicate is
+    that infinity (e.g. ``inf`` when more than 2.5% of the replicates never reach a target).
+    """
+    if np.isfinite(replicates).all():
+        return percentile_interval(replicates, confidence)
+    ordered = np.sort(np.asarray(replicates, dtype=np.float64))
+    bounds = []
+    for q in ((1 - confidence) / 2, (1 + confidence) / 2):
+        position = q * (ordered.size - 1)
+        below, above = int(np.floor(position)), int(np.ceil(position))
+        low_value, high_value = ordered[below], ordered[above]
+        if low_value == high_value or position == below or np.isinf(low_value):
+            bounds.append(float(low_value))
+        elif np.isinf(high_value):
+            bounds.append(float(high_value))
+        else:
+            bounds.append(float(low_value + (position - below) * (high_value - low_value)))
+    return bounds[0], bounds[1]
