@@ -254,9 +254,12 @@ def tail_interval(replicates: FloatArray, confidence: float = CONFIDENCE) -> tup
     if np.isfinite(replicates).all():
         return percentile_interval(replicates, confidence)
     ordered = np.sort(np.asarray(replicates, dtype=np.float64))
+    tail = 100.0 * (1.0 - confidence) / 2.0
     bounds = []
-    for q in ((1 - confidence) / 2, (1 + confidence) / 2):
-        position = q * (ordered.size - 1)
+    for percent in (tail, 100.0 - tail):
+        position = percent / 100.0 * (ordered.size - 1)  # as numpy's linear method
+        if abs(position - round(position)) < 1e-9:  # on an order statistic, up to rounding
+            position = float(round(position))
         below, above = int(np.floor(position)), int(np.ceil(position))
         low_value, high_value = ordered[below], ordered[above]
         if low_value == high_value or position == below or np.isinf(low_value):
