@@ -247,7 +247,7 @@ def _estimate(point: float, replicates: FloatArray) -> Estimate:
 def tail_interval(replicates: FloatArray, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Equal-tailed percentile interval of replicates that may hold infinities.
 
-    On finite replicates, [`percentile_interval`][optscale_pools.bootstrap.percentile_interval];
+    On finite replicates, the engine's usual equal-tailed percentile interval (linear);
     otherwise linear between order statistics, and a bound next to an infinite replicate is
     that infinity (e.g. ``inf`` when more than 2.5% of the replicates never reach a target).
     """
