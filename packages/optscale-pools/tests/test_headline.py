@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from optscale_math import Decisions
+from optscale_math import Decisions, ViewLike
 from optscale_pools import (
     EvalPool,
     Method,
@@ -42,13 +43,13 @@ class Paying:
     stop_at: float = 2.0
     name: str = "paying"
     rows_independent: bool = True
-    verify_order: str = "gold_pred"
+    verify_order: Literal["gold_pred", "pred_gold"] = "gold_pred"
 
     @classmethod
     def grid(cls) -> list[dict[str, object]]:
         return [{}]
 
-    def run(self, view: PoolView) -> Decisions:
+    def run(self, view: ViewLike) -> Decisions:
         scores, ids = view.scores[:, : self.n], view.answer_ids[:, : self.n]
         n_used = np.where(scores[:, 0] >= self.stop_at, 1, self.n).astype(np.int64)
         picks = []
@@ -70,7 +71,9 @@ def method(name: str, **fixed: object) -> Method:
     return Method(name, make)
 
 
-def view_of(scores: FloatArray, ids: npt.NDArray[np.int64], tokens: FloatArray) -> PoolView:
+def view_of(
+    scores: FloatArray, ids: npt.NDArray[np.int64], tokens: npt.NDArray[np.int64]
+) -> PoolView:
     p = scores.shape[0]
     return PoolView(
         scores=scores,
@@ -115,7 +118,7 @@ def loop_replicates(results: list[ReplayResult], draws: Resampling, rule: str) -
             return min(keyed)[2]
 
         if rule == "test-set":
-            whole = sum(weights)
+            whole = np.sum(weights, axis=0)
             out.append(hits[best(whole)] @ whole / (whole.sum() * n_orders))
         else:
             a, b_ = weights
@@ -206,7 +209,7 @@ def test_every_point_of_an_evaluation_resamples_the_same_problems() -> None:
 def test_headline_of_a_tiny_pool_is_the_arithmetic_by_hand() -> None:
     # problem 0: sample 0 right and best-scored; problem 1: sample 1 right and best-scored
     scores = np.array([[0.9, 0.1], [0.2, 0.8]])
-    tokens = np.array([[100.0, 300.0], [50.0, 70.0]])
+    tokens = np.array([[100, 300], [50, 70]])
     ids = np.array([[0, 1], [0, 1]])
     correct = np.array([[True, False], [False, True]])
     pool = EvalPool("tiny", view_of(scores, ids, tokens), correct)
