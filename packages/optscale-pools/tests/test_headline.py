@@ -25,7 +25,7 @@ from optscale_pools import (
     select_setting,
 )
 from optscale_pools.bootstrap import percentile_interval
-from optscale_pools.headline import tail_interval
+from optscale_pools.summary import tail_interval
 
 FloatArray = npt.NDArray[np.float64]
 

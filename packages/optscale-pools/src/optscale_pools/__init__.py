@@ -34,7 +34,6 @@ from optscale_pools.fetch import (
     load_manifest,
 )
 from optscale_pools.grading import GRADER_VERSION, Grades, grade_pool
-from optscale_pools.headline import Estimate, Headline, HeadlineRow, headline
 from optscale_pools.jsonl import PoolJsonlWriter, read_pool_jsonl, read_search_and_learn
 from optscale_pools.oracle import OracleCurve, oracle_bound
 from optscale_pools.oracle_stop import first_correct_prefix, running_best, running_majority
@@ -49,6 +48,7 @@ from optscale_pools.replay import (
     replay,
 )
 from optscale_pools.selection import Selected, select_setting
+from optscale_pools.summary import Estimate, Headline, HeadlineRow, headline
 from optscale_pools.tidy import TidySamples, read_tidy, tidy_pool
 from optscale_pools.upstream import read_upstream_pool, upstream_record, write_upstream_pool
 from optscale_pools.view import make_view
