@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -300,3 +300,15 @@ def test_tail_interval_is_the_percentile_with_infinities_ranked_last(
             assert got == np.inf
         else:
             assert got == pytest.approx(ref, rel=1e-9, abs=1e-5)
+
+
+def test_headline_needs_a_reference_and_whole_curves() -> None:
+    pool = noise_pool(7, 10, 3)
+    result = evaluate(pool, [method("BoN"), method("other")], orders=2, n_resamples=20)
+    assert headline(result, reference="SC") is None
+    head = headline(result)
+    assert head is not None
+    assert (head.reference, head.majority) == ("BoN", None)
+    assert all(row.match_majority is None for row in head.rows)
+    with pytest.raises(ValueError, match="covers budgets"):
+        headline(replace(result, curves=result.curves[1:]))

@@ -23,7 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from optscale_pools.bootstrap import CONFIDENCE, percentile_interval
-from optscale_pools.evaluation import CurvePoint, Evaluation
+from optscale_pools.evaluation import Evaluation
+from optscale_pools.selection import Selected
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -135,68 +136,68 @@ def headline(
         If the curves do not all cover the evaluation's budgets or do not share one number of
         bootstrap replicates.
     """
-    curves = _curves(evaluation)
-    name = reference if reference is not None else ("BoN" if "BoN" in curves else majority)
-    if name not in curves:
+    points = _points(evaluation)
+    name = reference if reference is not None else ("BoN" if "BoN" in points else majority)
+    if name not in points:
         return None
-    ref = curves[name]
+    ref = _curve(points[name])
     base, base_replicates = ref.point[1, -1], ref.replicates[1, -1]
     target = (ref.point[0, -1], ref.replicates[0, -1])
-    vote = curves.get(majority)
+    vote = _curve(points[majority]) if majority in points else None
+    vote_target = None if vote is None else (vote.point[0, -1], vote.replicates[0, -1])
+    budgets = range(len(evaluation.budgets))
     rows = []
-    for method, curve in curves.items():
-        match_majority = None
-        if vote is not None:
-            match_majority = _ratio(curve, (vote.point[0, -1], vote.replicates[0, -1]), base,
-                                    base_replicates)  # fmt: skip
+    for method, selected in points.items():  # one curve at a time: [2, N, B] each
+        curve = _curve(selected)
         rows.append(
             HeadlineRow(
                 method=method,
                 match_reference=_ratio(curve, target, base, base_replicates),
-                match_majority=match_majority,
+                match_majority=None
+                if vote_target is None
+                else _ratio(curve, vote_target, base, base_replicates),
                 accuracy_at=tuple(
-                    _accuracy_at(curve, ref.point[1, n], ref.replicates[1, n])
-                    for n in range(len(evaluation.budgets))
+                    _accuracy_at(curve, ref.point[1, n], ref.replicates[1, n]) for n in budgets
                 ),
             )
         )
     return Headline(
         reference=name,
-        majority=majority if vote is not None else None,
+        majority=None if vote is None else majority,
         k=max(evaluation.budgets),
         budgets=evaluation.budgets,
-        reference_accuracy=_estimate(target[0], target[1]),
+        reference_accuracy=_estimate(*target),
         reference_tokens=_estimate(base, base_replicates),
-        majority_accuracy=None
-        if vote is None
-        else _estimate(vote.point[0, -1], vote.replicates[0, -1]),
+        majority_accuracy=None if vote_target is None else _estimate(*vote_target),
         reference_tokens_at=tuple(
-            _estimate(ref.point[1, n], ref.replicates[1, n]) for n in range(len(evaluation.budgets))
+            _estimate(ref.point[1, n], ref.replicates[1, n]) for n in budgets
         ),
         rows=tuple(rows),
     )
 
 
-def _curves(evaluation: Evaluation) -> dict[str, _Curve]:
-    """Every method's curve over the evaluation's budgets, in the evaluation's order."""
-    points: dict[str, dict[int, CurvePoint]] = {}
+def _points(evaluation: Evaluation) -> dict[str, list[Selected]]:
+    """Every method's points in budget order, in the evaluation's order of methods."""
+    by_method: dict[str, dict[int, Selected]] = {}
     for point in evaluation.curves:
-        points.setdefault(point.method, {})[point.n] = point
-    widths = {p.selected.replicates.shape for p in evaluation.curves}
-    if len(widths) > 1:
-        msg = f"curve points hold replicates of different shapes {sorted(widths)}"
+        by_method.setdefault(point.method, {})[point.n] = point.selected
+    shapes = {p.selected.replicates.shape for p in evaluation.curves}
+    if len(shapes) > 1:
+        msg = f"curve points hold replicates of different shapes {sorted(shapes)}"
         raise ValueError(msg)
-    curves = {}
-    for method, by_n in points.items():
+    for method, by_n in by_method.items():
         if tuple(sorted(by_n)) != evaluation.budgets:
             msg = f"curve {method!r} covers budgets {sorted(by_n)}, not {list(evaluation.budgets)}"
             raise ValueError(msg)
-        ordered = [by_n[n].selected for n in evaluation.budgets]
-        curves[method] = _Curve(
-            point=np.array([[s.accuracy for s in ordered], [s.mean_tokens for s in ordered]]),
-            replicates=np.stack([s.replicates[:2] for s in ordered], axis=1),
-        )
-    return curves
+    return {m: [by_n[n] for n in evaluation.budgets] for m, by_n in by_method.items()}
+
+
+def _curve(points: list[Selected]) -> _Curve:
+    """Accuracy and tokens of one method's points, with their replicates."""
+    return _Curve(
+        point=np.array([[s.accuracy for s in points], [s.mean_tokens for s in points]]),
+        replicates=np.stack([s.replicates[:2] for s in points], axis=1),
+    )
 
 
 def _fewest_tokens(
