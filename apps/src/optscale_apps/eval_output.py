@@ -47,13 +47,16 @@ MARKDOWN_BUDGETS = 12
 
 
 def _ratio(estimate: Estimate | None) -> str:
-    """Format a ratio with its interval; ``inf`` reads "not reached"."""
+    """Format a ratio with its interval; ``inf`` reads "not reached" (alone when all is)."""
     if estimate is None:
         return "n/a"
-    if math.isinf(estimate.point):
+    if math.isinf(estimate.point) and math.isinf(estimate.low):
         return "not reached"
-    top = "not reached" if math.isinf(estimate.high) else f"{estimate.high:.2f}"
-    return f"{estimate.point:.2f} [{estimate.low:.2f}, {top}]"
+    point, low, high = (
+        "not reached" if math.isinf(v) else f"{v:.2f}"
+        for v in (estimate.point, estimate.low, estimate.high)
+    )
+    return f"{point} [{low}, {high}]"
 
 
 def _percent(estimate: Estimate | None) -> str:
