@@ -47,7 +47,7 @@ MARKDOWN_BUDGETS = 12
 
 
 def _ratio(estimate: Estimate | None) -> str:
-    """Format a ratio with its interval; ``inf`` reads "not reached" (alone when all is)."""
+    """Format a ratio and its interval; ``inf`` reads "not reached" (alone: point and low)."""
     if estimate is None:
         return "n/a"
     if math.isinf(estimate.point) and math.isinf(estimate.low):
