@@ -156,9 +156,7 @@ def headline(
                 match_majority=None
                 if vote_target is None
                 else _ratio(curve, vote_target, base, base_replicates),
-                accuracy_at=tuple(
-                    _accuracy_at(curve, ref.point[1, n], ref.replicates[1, n]) for n in budgets
-                ),
+                accuracy_at=_accuracy_at(curve, ref),
             )
         )
     return Headline(
@@ -221,22 +219,33 @@ def _ratio(
     return _estimate(float(point), replicates)
 
 
-def _best_affordable(
-    accuracy: FloatArray, tokens: FloatArray, limit: FloatArray | float
-) -> FloatArray:
-    """Over the first axis: best accuracy with tokens <= limit (-inf: none affordable)."""
-    affordable = tokens <= np.asarray(limit) * (1 + _TOLERANCE)
-    best: FloatArray = np.where(affordable, accuracy, -np.inf).max(axis=0)
+def _best_affordable(accuracy: FloatArray, tokens: FloatArray, limits: FloatArray) -> FloatArray:
+    """Best accuracy with mean tokens within each limit, per column (replicate).
+
+    ``accuracy`` and ``tokens`` are ``[N, B]`` (budgets by replicates), ``limits`` ``[L, B]``;
+    returns ``[L, B]``, ``-inf`` where no budget is affordable. Sorting each column by tokens
+    once makes every limit a binary search: ``O(N log N + L log N)`` per replicate.
+    """
+    order = np.argsort(tokens, axis=0, kind="stable")
+    cheapest = np.take_along_axis(tokens, order, axis=0)
+    best_so_far = np.maximum.accumulate(np.take_along_axis(accuracy, order, axis=0), axis=0)
+    padded = np.vstack([np.full((1, tokens.shape[1]), -np.inf), best_so_far])
+    best = np.empty(limits.shape)
+    for column in range(tokens.shape[1]):
+        within = limits[:, column] * (1 + _TOLERANCE)
+        best[:, column] = padded[np.searchsorted(cheapest[:, column], within, "right"), column]
     return best
 
 
-def _accuracy_at(curve: _Curve, limit: float, limit_replicates: FloatArray) -> Estimate:
-    """Best accuracy of ``curve`` within ``limit`` mean tokens (``nan``: no budget affordable)."""
-    point = float(_best_affordable(curve.point[0], curve.point[1], limit))
-    replicates = _best_affordable(curve.replicates[0], curve.replicates[1], limit_replicates)
-    estimate = _estimate(point, replicates)
-    return Estimate(*(v if np.isfinite(v) else float("nan") for v in (
-        estimate.point, estimate.low, estimate.high)))  # fmt: skip
+def _accuracy_at(curve: _Curve, reference: _Curve) -> tuple[Estimate, ...]:
+    """Per budget, best accuracy of ``curve`` within the reference's tokens (``nan``: none)."""
+    point = _best_affordable(curve.point[:1].T, curve.point[1:].T, reference.point[1:].T)[:, 0]
+    replicates = _best_affordable(curve.replicates[0], curve.replicates[1], reference.replicates[1])
+    estimates = (_estimate(p, r) for p, r in zip(point, replicates, strict=True))
+    return tuple(
+        Estimate(*(v if np.isfinite(v) else float("nan") for v in (e.point, e.low, e.high)))
+        for e in estimates
+    )
 
 
 def _estimate(point: float, replicates: FloatArray) -> Estimate:
