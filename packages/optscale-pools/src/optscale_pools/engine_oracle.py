@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from optscale_pools.bootstrap import Resampling
 from optscale_pools.evaluation import CurvePoint, EvalPool, Group
 from optscale_pools.oracle_stop import (
     first_correct_prefix,
@@ -40,9 +41,12 @@ BOUNDS = (BOUND, STOP_BON, STOP_SC, HINDSIGHT)
 
 
 def oracle_rows(
-    pool: EvalPool, groups: Sequence[Group], budgets: Sequence[int], seed: int, n_resamples: int
+    pool: EvalPool, groups: Sequence[Group], budgets: Sequence[int], draws: Resampling
 ) -> list[CurvePoint]:
-    """Return the oracle bound, oracle stops and hindsight stop (the last two need scores)."""
+    """Return the oracle bound, oracle stops and hindsight stop (the last two need scores).
+
+    Their intervals resample problems with ``draws``, the evaluation's shared draws.
+    """
     kinds = [BOUND, *([STOP_BON] if pool.has_scores else []), STOP_SC]
     firsts: dict[str, list[npt.NDArray[np.int64]]] = {kind: [] for kind in kinds}
     paid_parts, picks_parts, correct_parts = [], [], []
@@ -65,11 +69,11 @@ def oracle_rows(
             metrics = _at_budget(
                 pool, groups, firsts[kind], paid_parts, n, stop_early=kind == BOUND
             )
-            selected = summarise(metrics, "oracle", np.random.default_rng(seed), n_resamples)
+            selected = summarise(metrics, "oracle", draws)
             points.append(CurvePoint(kind, n, selected, ()))
     for n in budgets if pool.has_scores else ():
         metrics = _hindsight_at_budget(pool, groups, picks_parts, correct_parts, paid_parts, n)
-        selected = summarise(metrics, "oracle", np.random.default_rng(seed), n_resamples)
+        selected = summarise(metrics, "oracle", draws)
         points.append(CurvePoint(HINDSIGHT, n, selected, ()))
     return points
 
