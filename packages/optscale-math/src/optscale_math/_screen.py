@@ -34,11 +34,12 @@ _SERIES = 1e-2
 
 
 MARGIN = 1e-6
-"""Relative margin: rows this close to the boundary are left to the search, as before."""
+"""Relative margin: rows this close to the boundary are searched, as all rows once were."""
 
 STEEP = 1e4
-"""Largest |lambda| screened: beyond it the answer at sigma = 100 loses accuracy (mu would be
-of order lambda 1e4) and the search, which finds a near-exponential interior point, is kept."""
+"""Largest |lambda| screened. The answer at sigma = 100 has mu = lambda * 1e4, whose objective
+loses accuracy for steeper rows; there the search, which finds a near-exponential point with a
+small sigma, is kept."""
 
 
 def exponential_moments(lam: FloatArray) -> tuple[FloatArray, FloatArray]:
