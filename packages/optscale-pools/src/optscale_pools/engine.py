@@ -98,6 +98,7 @@ def evaluate(
     selection: SelectionRule = "crossfit",
     n_resamples: int = N_RESAMPLES,
     progress: bool = False,
+    keep_per_problem: bool = False,
 ) -> Evaluation:
     """Evaluate ``methods`` on ``pool`` at every budget; see the module docstring.
 
@@ -120,6 +121,11 @@ def evaluate(
         Bootstrap replicates per interval.
     progress
         Show a progress bar on stderr.
+    keep_per_problem
+        Also keep, for every setting (not only the chosen ones), the samples each problem paid
+        (mean over orders) in
+        [`SettingPoint.per_problem_samples`][optscale_pools.SettingPoint]. Off by default: it
+        grows with problems x settings x budgets.
 
     Returns
     -------
@@ -162,6 +168,7 @@ def evaluate(
                 r.accuracy,
                 r.mean_tokens,
                 float(r.n_used.mean()),
+                r.n_used.mean(axis=0) if keep_per_problem else None,
             )
             for index, (setting, r) in enumerate(zip(method.grid, results, strict=True))
         ]
