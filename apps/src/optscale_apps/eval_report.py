@@ -23,8 +23,9 @@ FloatArray = npt.NDArray[np.float64]
 CURVE_COLUMNS = (
     "pool", "pool_kind", "selection", "method", "n", "accuracy_pct", "accuracy_low_pct",
     "accuracy_high_pct", "mean_samples", "samples_low", "samples_high", "mean_tokens",
-    "tokens_low", "tokens_high", "rule", "settings",
+    "tokens_low", "tokens_high", "rule", "settings", "accuracy",
 )  # fmt: skip
+"""Columns of every ``curves.csv`` (optscale-eval, and optscale-reproduce in both modes)."""
 SETTING_COLUMNS = (
     "pool", "pool_kind", "method", "n", "index", "setting", "accuracy_pct", "mean_samples",
     "mean_tokens", "chosen",
@@ -57,17 +58,28 @@ def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell]]
         writer.writerows([_cell(v) for v in row] for row in rows)
 
 
-def curve_rows(evaluation: Evaluation) -> list[list[Cell]]:
-    """One row per method (and oracle) and budget."""
+def is_oracle(point: CurvePoint) -> bool:
+    """Tell the engine's oracle curves (the bound and the oracle stops) from a method's."""
+    return point.method.startswith("oracle")
+
+
+def curve_rows(evaluation: Evaluation, *, oracle: bool = True) -> list[list[Cell]]:
+    """Rows of ``curves.csv``: one per method and budget, and per oracle curve unless ``oracle``.
+
+    Accuracy in percent with its interval, like the tables; the last column is the fraction
+    itself, exactly as computed, for comparing with another tool's numbers float for float.
+    """
     rows: list[list[Cell]] = []
     for point in evaluation.curves:
+        if not oracle and is_oracle(point):
+            continue
         s = point.selected
         rows.append(
             [
                 evaluation.pool, kind(evaluation), evaluation.selection, point.method, point.n,
                 100 * s.accuracy, 100 * s.accuracy_ci[0], 100 * s.accuracy_ci[1],
                 s.mean_samples, *s.samples_ci, s.mean_tokens, *s.tokens_ci, s.rule,
-                " | ".join(point.settings),
+                " | ".join(point.settings), s.accuracy,
             ]
         )  # fmt: skip
     return rows
