@@ -31,7 +31,7 @@ def test_published_curves_and_cells_rebuild_the_published_table(key: str, locate
 def test_upstream_grid_pairs_one_peek_with_each_panel(locate: Locate) -> None:
     published = load_published(DATASETS["aime24"], locate)
     assert published.panels == ((8, 3), (16, 5), (32, 10), (64, 20))
-    assert len(published.target_scores) * len(published.percentiles) == 48
+    assert len(published.targets) * len(published.percentiles) == 48
     assert published.priors.shape == (30, 2)
 
 
@@ -50,7 +50,7 @@ def test_without_the_notebook_figures_the_grid_is_upstreams_and_no_cells_are_pub
     for key in ("aime24", "math500"):
         published = load_published(DATASETS[key], no_mirror)
         assert published.cells == []
-        assert published.target_scores == UPSTREAM_TARGETS[DATASETS[key].upstream]
+        assert published.targets == UPSTREAM_TARGETS[DATASETS[key].upstream]
         assert published.percentiles == PERCENTILES
         assert published.panels == tuple(zip(PANELS, PEEKS, strict=True))
         table = paper_table(DATASETS[key], True, published.curves, published)

@@ -179,8 +179,8 @@ def optscale_evaluation(
     pool = loaded.eval_pool(name)
     peeks = dict(published.panels)
     grid = [
-        {"target_score": t, "percentile": p}
-        for t in published.target_scores
+        {"target": t, "percentile": p}
+        for t in published.targets
         for p in published.percentiles
     ]
 
@@ -190,7 +190,7 @@ def optscale_evaluation(
                 variant="mle" if variant == "MLE" else "map",
                 peek=peeks[n],
                 max_n=n,
-                target_score=float(setting["target_score"]),  # type: ignore[arg-type]
+                target=float(setting["target"]),  # type: ignore[arg-type]
                 percentile=float(setting["percentile"]),  # type: ignore[arg-type]
                 mode="paper",
             )
@@ -225,7 +225,7 @@ def _cells(evaluation: Evaluation, published: Published) -> list[OptScaleCell]:
 
 
 def _grid_of(published: Published) -> list[tuple[float, float]]:
-    return [(t, p) for t in published.target_scores for p in published.percentiles]
+    return [(t, p) for t in published.targets for p in published.percentiles]
 
 
 def _selected(evaluation: Evaluation, published: Published) -> list[CurvePoint]:

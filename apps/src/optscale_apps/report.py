@@ -37,7 +37,7 @@ CELL_COLUMNS = (
     "variant",
     "max_N",
     "peek",
-    "target_score",
+    "target",
     "percentile",
     "accuracy",
     "accuracy_pct",
@@ -64,9 +64,9 @@ def caption(spec: DatasetSpec, mode: str, simulated: bool, extra: str = "") -> s
     return f"{text}; {extra}" if extra else text
 
 
-def setting_text(peek: int, target_score: float, percentile: float) -> str:
+def setting_text(peek: int, target: float, percentile: float) -> str:
     """Short text of an OptScale setting in the paper's tables."""
-    return f"peek={peek}, target={target_score:g}, pct={percentile:g}"
+    return f"peek={peek}, target={target:g}, pct={percentile:g}"
 
 
 def selected_points(cells: Sequence[OptScaleCell]) -> list[CurvePoint]:
@@ -80,7 +80,7 @@ def selected_points(cells: Sequence[OptScaleCell]) -> list[CurvePoint]:
         for max_n in sorted({c.max_n for c in cells if c.variant == variant}):
             panel = [c for c in cells if c.variant == variant and c.max_n == max_n]
             cell = panel[best_setting([c.accuracy for c in panel], [c.mean_tokens for c in panel])]
-            setting = setting_text(cell.peek, cell.target_score, cell.percentile)
+            setting = setting_text(cell.peek, cell.target, cell.percentile)
             points.append(CurvePoint(method, setting, max_n, cell.accuracy, cell.mean_tokens))
     return points
 
@@ -168,7 +168,7 @@ def cell_rows(cells: Sequence[OptScaleCell], pool: str, simulated: bool) -> list
             c.variant,
             c.max_n,
             c.peek,
-            c.target_score,
+            c.target,
             c.percentile,
             c.accuracy,
             100 * c.accuracy,
