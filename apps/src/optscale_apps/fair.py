@@ -15,7 +15,7 @@ from optscale_pools import Evaluation, Method, evaluate
 
 from optscale_apps.datasets import table_budgets
 from optscale_apps.eval_report import is_oracle
-from optscale_apps.loaded import LoadedPools
+from optscale_apps.loaded import LoadedPools, oracle_curve
 from optscale_apps.methods import catalogue, resolve
 from optscale_apps.published import Published
 from optscale_apps.records import METHODS, CurvePoint, FairPoint, Interval
@@ -81,9 +81,4 @@ def run_fair(
         seq_budgets = [n for n in budgets if n <= seq.max_k]
         evaluations.append(evaluate(seq, [_mr_thinking()], budgets=seq_budgets, orders=None))
     points = [fair_point(p) for e in evaluations for p in e.curves if not is_oracle(p)]
-    oracle = [  # the bound over the very orders the methods were replayed in
-        CurvePoint(p.method, "", p.n, p.selected.accuracy, p.selected.mean_tokens)
-        for p in evaluations[0].curves
-        if p.method == "oracle"
-    ]
-    return FairResult(points, oracle, evaluations)
+    return FairResult(points, oracle_curve(loaded, orders=orders, seed=seed), evaluations)

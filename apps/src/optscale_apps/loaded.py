@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from optscale_apps.inputs import PoolInputs, Priors
+from optscale_apps.records import CurvePoint
 
 if TYPE_CHECKING:
     from optscale_pools import EvalPool
@@ -122,3 +123,18 @@ def load_pools(
         )
         seq_grades, seq_view = _grade_and_view(seq_pool, mode, None, cache_dir)
     return LoadedPools(view, grades, seq_view, seq_grades, simulated, tuple(pool.problems))
+
+
+def oracle_curve(
+    loaded: LoadedPools, *, orders: int | None = None, seed: int = 0
+) -> list[CurvePoint]:
+    """Return the oracle bound on the parallel pool (``verify(gold, pred)``), N = 1..K."""
+    from optscale_pools import oracle_bound
+
+    bound = oracle_bound(
+        np.asarray(loaded.grades.correct), np.asarray(loaded.view.tokens), orders=orders, seed=seed
+    )
+    return [
+        CurvePoint("oracle", "", int(n), float(acc), float(tokens))
+        for n, acc, tokens in zip(bound.n, bound.accuracy, bound.mean_tokens, strict=True)
+    ]

@@ -179,9 +179,7 @@ def optscale_evaluation(
     pool = loaded.eval_pool(name)
     peeks = dict(published.panels)
     grid = [
-        {"target": t, "percentile": p}
-        for t in published.targets
-        for p in published.percentiles
+        {"target": t, "percentile": p} for t in published.targets for p in published.percentiles
     ]
 
     def method(label: str, variant: str) -> Method:
