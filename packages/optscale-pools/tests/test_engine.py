@@ -134,6 +134,46 @@ def test_best_setting_refuses_mismatched_numbers() -> None:
         best_setting([], [])
 
 
+@dataclass(frozen=True)
+class WithOverhead:
+    """Pays ``n`` samples, picks the first, and charges ``extra`` tokens for the whole pool."""
+
+    n: int
+    extra: float
+    name: str = "overhead"
+    rows_independent: bool = False
+    verify_order: str = "gold_pred"
+
+    @classmethod
+    def grid(cls) -> list[dict[str, object]]:
+        return [{"extra": 1.0}, {"extra": 2.0}]
+
+    def run(self, view: PoolView) -> Decisions:
+        rows = view.scores.shape[0]
+        n_used = np.full(rows, self.n, dtype=np.int64)
+        return Decisions(
+            n_used=n_used, pick=np.zeros(rows, dtype=np.int64), extra_tokens=self.extra
+        )
+
+
+@pytest.mark.parametrize("selection", ["test-set", "crossfit"])
+def test_extra_tokens_are_added_to_the_total_and_averaged_once(selection: str) -> None:
+    rng = np.random.default_rng(5)
+    pool = pool_of(rng, 30, 4)
+    for grid in ([{"extra": 1.0}], WithOverhead.grid()):
+        method = Method("overhead", lambda n, s: WithOverhead(n, float(s["extra"])), grid)  # type: ignore[arg-type]
+        result = evaluate(pool, [method], budgets=[3], orders=None, selection=selection)  # type: ignore[arg-type]
+        (point,) = [p for p in result.curves if p.method == "overhead"]
+        if point.selected.rule == "crossfit":
+            continue  # two halves: no single replay's total to report
+        extra = float(grid[point.selected.chosen[0]]["extra"])  # type: ignore[arg-type]
+        total = int(pool.view.tokens[:, :3].sum())
+        upstream = (total + extra) / 30  # upstream: one sum, one division
+        assert point.selected.mean_tokens == upstream
+    spread = float(np.mean(pool.view.tokens[:, :3].sum(axis=1) + 1.0 / 30))
+    assert spread != (int(pool.view.tokens[:, :3].sum()) + 1.0) / 30  # the order matters here
+
+
 def test_evaluate_covers_every_budget_and_stays_within_it() -> None:
     rng = np.random.default_rng(3)
     pool = pool_of(rng, 16, 5)
