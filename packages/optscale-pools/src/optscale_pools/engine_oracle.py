@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from optscale_pools.bootstrap import Resampling
 from optscale_pools.evaluation import CurvePoint, EvalPool, Group
 from optscale_pools.oracle_stop import first_correct_prefix, running_best, running_majority
 from optscale_pools.protocol import PoolView
@@ -29,9 +30,12 @@ STOP_SC = "oracle-stop SC"
 
 
 def oracle_rows(
-    pool: EvalPool, groups: Sequence[Group], budgets: Sequence[int], seed: int, n_resamples: int
+    pool: EvalPool, groups: Sequence[Group], budgets: Sequence[int], draws: Resampling
 ) -> list[CurvePoint]:
-    """Return the oracle bound and oracle stops at every budget (BoN's only with scores)."""
+    """Return the oracle bound and oracle stops at every budget (BoN's only with scores).
+
+    Their intervals resample problems with ``draws``, the evaluation's shared draws.
+    """
     kinds = [BOUND, *([STOP_BON] if pool.has_scores else []), STOP_SC]
     firsts: dict[str, list[npt.NDArray[np.int64]]] = {kind: [] for kind in kinds}
     paid_parts = []
@@ -52,7 +56,7 @@ def oracle_rows(
             metrics = _at_budget(
                 pool, groups, firsts[kind], paid_parts, n, stop_early=kind == BOUND
             )
-            selected = summarise(metrics, "oracle", np.random.default_rng(seed), n_resamples)
+            selected = summarise(metrics, "oracle", draws)
             points.append(CurvePoint(kind, n, selected, ()))
     return points
 
