@@ -79,10 +79,11 @@ def _evaluate(
 
 
 def _method(
-    name: str, make: Callable[[int], Policy], grid: Setting | None = None, scores: bool = False
+    name: str, make: Callable[..., Policy], setting: Setting | None = None, scores: bool = False
 ) -> Method:
-    """Return a method of one setting (its text shown in the outputs), built at budget ``n``."""
-    return Method(name, lambda n, _: make(n), ({} if grid is None else grid,), uses_scores=scores)
+    """Return a method of one setting: ``make(n, **setting)`` at budget ``n``."""
+    grid = {} if setting is None else setting
+    return Method(name, lambda n, s: make(n, **s), (grid,), uses_scores=scores)
 
 
 def _records(evaluation: Evaluation) -> list[CurvePoint]:
@@ -122,21 +123,17 @@ def baseline_evaluations(
     curves = [
         _method("BoN", lambda n: BestOfN(n, mode="paper"), scores=True),
         _method("SC", lambda n: SelfConsistency(n, mode="paper")),
-        _method("ESC", lambda n: EarlyStoppingSC(window=5, max_n=n, mode="paper"), {"window": 5}),
-        _method(
-            "ASC",
-            lambda n: AdaptiveSC(threshold=0.95, max_n=n, mode="paper"),
-            {"threshold": 0.95},
-        ),
+        _method("ESC", lambda n, **s: EarlyStoppingSC(max_n=n, mode="paper", **s), {"window": 5}),
+        _method("ASC", lambda n, **s: AdaptiveSC(max_n=n, mode="paper", **s), {"threshold": 0.95}),
         _method(
             "DSC",
             lambda n: DifficultyAdaptiveSC(n, "paper", problems=texts, stream="sweep"),
             scores=True,
         ),
     ]
-    default = _method(
+    default = _method(  # upstream's default run: first on the stream, overhead over 5 counts
         "DSC",
-        lambda n: DifficultyAdaptiveSC(n, "paper", overhead_prefix=5, problems=texts),
+        lambda n, **s: DifficultyAdaptiveSC(n, "paper", problems=texts, **s),
         {"overhead_prefix": 5},
         scores=True,
     )
