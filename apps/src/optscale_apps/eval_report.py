@@ -7,13 +7,9 @@ SIMULATED.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Sequence
-from pathlib import Path
-
 from optscale_pools import CurvePoint, Estimate, Evaluation, Headline
 
-Cell = str | int | float
+from optscale_apps.tables import Cell
 
 CURVE_COLUMNS = (
     "pool", "pool_kind", "selection", "method", "n", "accuracy_pct", "accuracy_low_pct",
@@ -47,18 +43,6 @@ ACCURACY_COLUMNS = (
 def kind(evaluation: Evaluation) -> str:
     """Return ``"SIMULATED"`` or ``"REAL"`` for the evaluated pool."""
     return "SIMULATED" if evaluation.simulated else "REAL"
-
-
-def _cell(value: Cell) -> str:
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-    """Write ``rows`` under ``columns`` (floats as ``repr``, which reads back exactly)."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([_cell(v) for v in row] for row in rows)
 
 
 def is_oracle(point: CurvePoint) -> bool:
