@@ -10,6 +10,7 @@ import numpy as np
 from optscale_baselines._protocol import (
     Decisions,
     FixedBudgetPolicy,
+    PrefixDecisions,
     Mode,
     RowPolicy,
     VerifyOrder,
@@ -22,6 +23,7 @@ from optscale_baselines._votes import (
     one_hot,
     prefix_labels,
     prefix_majority,
+    running_majority,
     vote_counts,
 )
 
@@ -54,6 +56,12 @@ class SelfConsistency(FixedBudgetPolicy):
         labels = prefix_labels(view, self.n, self.mode)
         pick = prefix_majority(labels, self.n)
         return Decisions(n_used=np.full(labels.shape[0], self.n, dtype=np.int64), pick=pick)
+
+    def run_prefixes(self, view: ViewLike) -> PrefixDecisions:
+        """The vote over the first ``j`` samples for every ``j <= n``, in one pass."""
+        labels = prefix_labels(view, self.n, self.mode)
+        n_used = np.full(labels.shape[0], self.n, dtype=np.int64)
+        return PrefixDecisions(n_used=n_used, picks=running_majority(labels))
 
 
 @dataclass(frozen=True)

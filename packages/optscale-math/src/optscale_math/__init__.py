@@ -13,8 +13,9 @@ numerics), and the
 
 The policy contract shared by every package that writes or replays policies lives here too:
 [`Policy`][optscale_math.Policy], [`ViewLike`][optscale_math.ViewLike],
-[`Decisions`][optscale_math.Decisions], ``NO_ANSWER`` and ``VerifyOrder``. Only those names are
-imported eagerly; the numerics (and scipy) load on first use, so packages that need the contract
+[`Decisions`][optscale_math.Decisions], ``NO_ANSWER``, ``VerifyOrder`` and the optional
+capability [`PrefixPolicy`][optscale_math.PrefixPolicy] (every budget from one run, as
+[`PrefixDecisions`][optscale_math.PrefixDecisions]). Only those names are imported eagerly; the numerics (and scipy) load on first use, so packages that need the contract
 alone import quickly.
 """
 
@@ -22,7 +23,15 @@ import importlib
 from importlib.metadata import version as _version
 from typing import TYPE_CHECKING
 
-from optscale_math._contract import NO_ANSWER, Decisions, Policy, VerifyOrder, ViewLike
+from optscale_math._contract import (
+    NO_ANSWER,
+    Decisions,
+    Policy,
+    PrefixDecisions,
+    PrefixPolicy,
+    VerifyOrder,
+    ViewLike,
+)
 
 if TYPE_CHECKING:
     from optscale_math._allocate import Allocator, AllocatorDecision
@@ -118,6 +127,8 @@ __all__ = [
     "FitStatus",
     "OptScalePolicy",
     "Policy",
+    "PrefixDecisions",
+    "PrefixPolicy",
     "TruncatedNormal01",
     "VerifyOrder",
     "ViewLike",
