@@ -10,10 +10,10 @@ import numpy as np
 from optscale_baselines._protocol import (
     BoolArray,
     Decisions,
-    PrefixDecisions,
     FloatArray,
     IntArray,
     Mode,
+    PrefixDecisions,
     VerifyOrder,
     ViewLike,
     check_budget,
@@ -137,7 +137,7 @@ class BestOfN:
         return Decisions(n_used=n_used, pick=pick)
 
     def run_prefixes(self, view: ViewLike) -> PrefixDecisions:
-        """Best-of-``j`` for every ``j <= n`` at once (see [`PrefixPolicy`][optscale_math.PrefixPolicy]).
+        """Decide Best-of-``j`` for every ``j <= n`` at once (the prefix capability).
 
         Fair mode keeps a running best; paper mode re-applies upstream's rule to each prefix
         (its empty-completion rule is not a running one).

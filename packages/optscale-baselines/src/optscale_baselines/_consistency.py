@@ -10,8 +10,8 @@ import numpy as np
 from optscale_baselines._protocol import (
     Decisions,
     FixedBudgetPolicy,
-    PrefixDecisions,
     Mode,
+    PrefixDecisions,
     RowPolicy,
     VerifyOrder,
     ViewLike,
@@ -58,7 +58,7 @@ class SelfConsistency(FixedBudgetPolicy):
         return Decisions(n_used=np.full(labels.shape[0], self.n, dtype=np.int64), pick=pick)
 
     def run_prefixes(self, view: ViewLike) -> PrefixDecisions:
-        """The vote over the first ``j`` samples for every ``j <= n``, in one pass."""
+        """Vote over the first ``j`` samples for every ``j <= n``, in one pass."""
         labels = prefix_labels(view, self.n, self.mode)
         n_used = np.full(labels.shape[0], self.n, dtype=np.int64)
         return PrefixDecisions(n_used=n_used, picks=running_majority(labels))

@@ -15,8 +15,9 @@ The policy contract shared by every package that writes or replays policies live
 [`Policy`][optscale_math.Policy], [`ViewLike`][optscale_math.ViewLike],
 [`Decisions`][optscale_math.Decisions], ``NO_ANSWER``, ``VerifyOrder`` and the optional
 capability [`PrefixPolicy`][optscale_math.PrefixPolicy] (every budget from one run, as
-[`PrefixDecisions`][optscale_math.PrefixDecisions]). Only those names are imported eagerly; the numerics (and scipy) load on first use, so packages that need the contract
-alone import quickly.
+[`PrefixDecisions`][optscale_math.PrefixDecisions]). Only those names are imported eagerly;
+the numerics (and scipy) load on first use, so packages that need the contract alone import
+quickly.
 """
 
 import importlib

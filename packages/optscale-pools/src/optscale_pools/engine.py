@@ -39,6 +39,7 @@ from optscale_pools.evaluation import (
 from optscale_pools.protocol import Policy
 from optscale_pools.replay import ReplayResult, SampleOrders, replay
 from optscale_pools.selection import SelectionRule, select_setting
+from optscale_pools.sweep import prefix_capable, sweep
 
 
 @dataclass(frozen=True)
@@ -145,29 +146,47 @@ def evaluate(
         for m in methods
         if m not in runnable
     ]
-    jobs = [(m, n) for m in runnable for n in chosen_budgets]
     curves: list[CurvePoint] = []
     settings: list[SettingPoint] = []
-    for method, n in tqdm(jobs, desc=pool.name, unit="point", disable=not progress, leave=False):
-        results = [
-            _replay_groups(pool, groups, method, n, setting, orders, seed, n_resamples)
-            for setting in method.grid
-        ]
-        settings += [
-            SettingPoint(
-                method.name,
-                n,
-                index,
-                setting_text(setting),
-                r.accuracy,
-                r.mean_tokens,
-                float(r.n_used.mean()),
+    bar = tqdm(
+        total=len(runnable) * len(chosen_budgets),
+        desc=pool.name,
+        unit="point",
+        disable=not progress,
+        leave=False,
+    )
+    for method in runnable:
+        if prefix_capable(method, groups):
+            points = sweep(pool, groups, method, chosen_budgets)
+        else:
+            points = (
+                (
+                    n,
+                    [
+                        _replay_groups(pool, groups, method, n, s, seed, n_resamples)
+                        for s in method.grid
+                    ],
+                )
+                for n in chosen_budgets
             )
-            for index, (setting, r) in enumerate(zip(method.grid, results, strict=True))
-        ]
-        chosen = select_setting(results, selection, seed=seed, n_resamples=n_resamples)
-        texts = tuple(setting_text(method.grid[i]) for i in chosen.chosen)
-        curves.append(CurvePoint(method.name, n, chosen, texts))
+        for n, results in points:
+            settings += [
+                SettingPoint(
+                    method.name,
+                    n,
+                    index,
+                    setting_text(setting),
+                    r.accuracy,
+                    r.mean_tokens,
+                    float(r.n_used.mean()),
+                )
+                for index, (setting, r) in enumerate(zip(method.grid, results, strict=True))
+            ]
+            chosen = select_setting(results, selection, seed=seed, n_resamples=n_resamples)
+            texts = tuple(setting_text(method.grid[i]) for i in chosen.chosen)
+            curves.append(CurvePoint(method.name, n, chosen, texts))
+            bar.update()
+    bar.close()
     curves += oracle_rows(pool, groups, chosen_budgets, seed, n_resamples)
     return Evaluation(
         pool=pool.name,
@@ -189,7 +208,6 @@ def _replay_groups(
     method: Method,
     n: int,
     setting: Setting,
-    orders: int | None,
     seed: int,
     n_resamples: int,
 ) -> ReplayResult:
@@ -198,7 +216,7 @@ def _replay_groups(
     for group in groups:
         policy = method.make(min(n, group.k), setting)
         correct = group.correct_swapped if policy.verify_order == "pred_gold" else group.correct
-        prepared: int | SampleOrders | None = group.orders if orders is not None else None
+        prepared: SampleOrders | None = group.orders
         # replay's own intervals are not used: the selection computes every interval
         result = replay(policy, group.view, correct, orders=prepared, seed=seed, n_resamples=1)
         parts.append(result)

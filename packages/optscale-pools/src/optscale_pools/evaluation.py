@@ -8,8 +8,10 @@ the engine's results.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +19,13 @@ import numpy.typing as npt
 from optscale_pools.grading import Grades
 from optscale_pools.pool import Pool
 from optscale_pools.protocol import PoolView
-from optscale_pools.replay import SampleOrders, draw_orders
+from optscale_pools.replay import (
+    SampleOrders,
+    check_orders,
+    permute,
+    permuted_view,
+    random_orders,
+)
 from optscale_pools.selection import Selected, SelectionRule
 from optscale_pools.view import Mode, make_view
 
@@ -130,18 +138,74 @@ class EvalPool:
 
 @dataclass(frozen=True, eq=False)
 class Group:
-    """Problems of equal sample count ``k``: their view, correctness and sample orders."""
+    """Problems of equal sample count ``k``: their view, correctness and sample orders.
+
+    Only the permutations are kept (``[R, P, k]``, small integers); the view in every order is
+    built on demand, a few orders at a time (``order_chunks``), or whole (``orders``) for a
+    policy replayed budget by budget.
+    """
 
     k: int
     rows: npt.NDArray[np.int64]
     view: PoolView
     correct: BoolArray
     correct_swapped: BoolArray
-    orders: SampleOrders | None
+    seed: int
+    perms: npt.NDArray[np.integer[Any]] | None
+    """``None``: pool order (one order, the identity)."""
+    rng_state: Mapping[str, Any] | None
+
+    @property
+    def n_orders(self) -> int:
+        """Orders replayed (1 in pool order)."""
+        return 1 if self.perms is None else int(self.perms.shape[0])
+
+    @cached_property
+    def orders(self) -> SampleOrders | None:
+        """Every order stacked at once, as [`replay`][optscale_pools.replay] takes them."""
+        if self.perms is None or self.rng_state is None:
+            return None
+        stacked = permuted_view(self.view, self.perms)
+        paid = np.cumsum(stacked.tokens, axis=-1, dtype=np.float64).reshape(self.perms.shape)
+        return SampleOrders(self.view, self.seed, self.perms, stacked, paid, self.rng_state)
+
+    def order_chunks(self, max_cells: int, *, one: bool = False) -> Iterator[OrderChunk]:
+        """Yield the orders a few at a time (``max_cells`` samples; one order when ``one``)."""
+        if self.perms is None:
+            paid = np.cumsum(self.view.tokens, axis=-1, dtype=np.float64)
+            yield OrderChunk(self.view, self.correct, self.correct_swapped, paid, 0)
+            return
+        size = 1 if one else max(1, max_cells // (self.rows.size * self.k))
+        for start in range(0, self.n_orders, size):
+            perms = self.perms[start : start + size]
+            view = permuted_view(self.view, perms)
+            paid = np.cumsum(view.tokens, axis=-1, dtype=np.float64)
+            yield OrderChunk(
+                view,
+                permute(self.correct, perms).reshape(-1, self.k),
+                permute(self.correct_swapped, perms).reshape(-1, self.k),
+                paid,
+                start,
+            )
+
+
+@dataclass(frozen=True, eq=False)
+class OrderChunk:
+    """Some consecutive orders of a group, stacked as rows (order-major), ``[r * P, k]``."""
+
+    view: PoolView
+    correct: BoolArray
+    correct_swapped: BoolArray
+    paid: npt.NDArray[np.float64]
+    """Cumulative tokens: ``paid[i, j]`` is the cost of the first ``j + 1`` samples of row ``i``."""
+    first_order: int
 
 
 def groups_of(pool: EvalPool, orders: int | None, seed: int) -> list[Group]:
-    """Split ``pool`` into groups of equal ``K_p``, each cut to its own samples, orders drawn."""
+    """Split ``pool`` into groups of equal ``K_p``, each cut to its own samples, orders drawn.
+
+    The orders of a group are those [`draw_orders`][optscale_pools.draw_orders] draws for its view.
+    """
     counts = pool.samples_per_problem
     swapped = pool.correct if pool.correct_swapped is None else pool.correct_swapped
     groups = []
@@ -149,6 +213,12 @@ def groups_of(pool: EvalPool, orders: int | None, seed: int) -> list[Group]:
         rows = np.flatnonzero(counts == k)
         whole = bool(rows.size == pool.n_problems and k == pool.max_k)
         view = pool.view if whole else _cut(pool.view, rows, int(k))
+        perms, state = None, None
+        if orders is not None:
+            check_orders(orders)
+            rng = np.random.default_rng(seed)
+            perms = random_orders(rng, orders, rows.size, int(k))
+            state = rng.bit_generator.state
         groups.append(
             Group(
                 k=int(k),
@@ -156,7 +226,9 @@ def groups_of(pool: EvalPool, orders: int | None, seed: int) -> list[Group]:
                 view=view,
                 correct=pool.correct[rows, :k],
                 correct_swapped=swapped[rows, :k],
-                orders=None if orders is None else draw_orders(view, orders, seed),
+                seed=seed,
+                perms=perms,
+                rng_state=state,
             )
         )
     return groups

@@ -1,0 +1,185 @@
+"""Every budget from one run, for the policies that declare it (``PrefixPolicy``).
+
+A policy declaring [`PrefixPolicy`][optscale_math.PrefixPolicy] decides at budget ``N`` what it
+decides at the largest budget cut to ``N``. The engine then runs it once per setting and group,
+a few sample orders at a time, and keeps per order and problem only where it stops and, packed
+as bits, whether its running pick is correct after each sample. The budgets are then read off in
+increasing order, the tokens paid summed column by column as the budget grows. The outcomes
+equal a replay at each budget exactly (they are counts and sums of integer tokens), so the
+selection that follows sees the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+from optscale_math import Policy, PrefixDecisions, PrefixPolicy
+
+from optscale_pools.evaluation import EvalPool, Group
+from optscale_pools.replay import ReplayResult
+
+if TYPE_CHECKING:
+    from optscale_pools.engine import Method
+
+CHUNK_CELLS = 1 << 22
+"""Samples (rows x samples) of the view built for one run: bounds the memory of a chunk."""
+
+NO_INTERVAL = (float("nan"), float("nan"))
+"""Intervals of the per-setting results: not computed here, the selection computes them."""
+
+
+def prefix_capable(method: Method, groups: Sequence[Group]) -> bool:
+    """Return whether every setting of ``method`` declares the capability at every group's ``k``."""
+    return all(
+        isinstance(method.make(group.k, setting), PrefixPolicy)
+        for group in groups
+        for setting in method.grid
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Outcome:
+    """One setting on one group: stop per order and problem, running correctness as bits."""
+
+    stop: npt.NDArray[np.int64]
+    """``[R, P_g]``: samples paid at the group's ``k``."""
+    hits: npt.NDArray[np.uint8]
+    """``[R, P_g, ceil(k / 8)]``: bit ``j``: the pick after ``j + 1`` samples is correct."""
+
+
+def sweep(
+    pool: EvalPool, groups: Sequence[Group], method: Method, budgets: Sequence[int]
+) -> Iterator[tuple[int, list[ReplayResult]]]:
+    """Yield, for each budget in increasing order, one result per setting of ``method``.
+
+    Raises
+    ------
+    ValueError
+        If a policy returns invalid prefix decisions.
+    """
+    outcomes = [[_outcome(g, method.make(g.k, s)) for g in groups] for s in method.grid]
+    n_orders = groups[0].n_orders
+    paid = [np.zeros((n_orders, g.rows.size)) for g in groups]
+    # Tokens paid by each setting where it stopped, once the budget has passed its stop.
+    frozen = [[np.zeros((n_orders, g.rows.size)) for g in groups] for _ in method.grid]
+    wanted = set(budgets)
+    for n in range(1, max(budgets) + 1):
+        for index, group in enumerate(groups):
+            if n > group.k:
+                continue
+            paid[index] += _token_column(group, n - 1)
+            for by_group, setting_frozen in zip(outcomes, frozen, strict=True):
+                at_stop = by_group[index].stop == n
+                setting_frozen[index][at_stop] = paid[index][at_stop]
+        if n not in wanted:
+            continue
+        results = []
+        for setting, by_group, setting_frozen in zip(method.grid, outcomes, frozen, strict=True):
+            name = method.make(min(n, groups[0].k), setting).name
+            results.append(_result(pool, groups, n, name, by_group, paid, setting_frozen))
+        yield n, results
+
+
+def _result(
+    pool: EvalPool,
+    groups: Sequence[Group],
+    n: int,
+    name: str,
+    outcomes: Sequence[_Outcome],
+    paid: Sequence[npt.NDArray[np.float64]],
+    frozen: Sequence[npt.NDArray[np.float64]],
+) -> ReplayResult:
+    """One setting at budget ``n``, per order and problem in pool order."""
+    n_orders = groups[0].n_orders
+    correct = np.zeros((n_orders, pool.n_problems), dtype=bool)
+    tokens = np.zeros((n_orders, pool.n_problems))
+    n_used = np.zeros((n_orders, pool.n_problems), dtype=np.int64)
+    for group, outcome, group_paid, group_frozen in zip(
+        groups, outcomes, paid, frozen, strict=True
+    ):
+        budget = min(n, group.k)
+        used = np.minimum(outcome.stop, budget)
+        position = used - 1
+        byte = np.take_along_axis(outcome.hits, (position // 8)[..., np.newaxis], axis=-1)[..., 0]
+        correct[:, group.rows] = (byte >> (7 - position % 8)) & 1 == 1
+        tokens[:, group.rows] = np.where(outcome.stop >= budget, group_paid, group_frozen)
+        n_used[:, group.rows] = used
+    return ReplayResult(
+        name=name,
+        accuracy=float(correct.mean()),
+        mean_tokens=float(tokens.sum() / tokens.size),
+        accuracy_ci=NO_INTERVAL,
+        tokens_ci=NO_INTERVAL,
+        correct=correct,
+        tokens=tokens,
+        n_used=n_used,
+    )
+
+
+def _token_column(group: Group, j: int) -> npt.NDArray[np.float64]:
+    """Tokens of the sample in position ``j`` of every order, ``[R, P_g]``."""
+    tokens = np.asarray(group.view.tokens, dtype=np.float64)
+    if group.perms is None:
+        return tokens[np.newaxis, :, j]
+    column: npt.NDArray[np.float64] = tokens[np.arange(group.rows.size), group.perms[:, :, j]]
+    return column
+
+
+def _outcome(group: Group, policy: Policy) -> _Outcome:
+    """Run ``policy`` (built at the group's ``k``) over every order of ``group``, in chunks."""
+    name = str(policy.name)
+    if not isinstance(policy, PrefixPolicy):
+        msg = f"policy {name!r} does not declare PrefixPolicy"
+        raise TypeError(msg)
+    order: str = policy.verify_order  # checked: a runtime object may break its declaration
+    if order not in ("gold_pred", "pred_gold"):
+        msg = f"policy {name!r}: verify_order must be 'gold_pred' or 'pred_gold', got {order!r}"
+        raise ValueError(msg)
+    problems = group.rows.size
+    stop = np.empty((group.n_orders, problems), dtype=np.int64)
+    hits = np.empty((group.n_orders, problems, (group.k + 7) // 8), dtype=np.uint8)
+    for chunk in group.order_chunks(CHUNK_CELLS, one=not policy.rows_independent):
+        decided = _checked(name, policy.run_prefixes(chunk.view), group.k, problems)
+        correct = chunk.correct_swapped if order == "pred_gold" else chunk.correct
+        picks = decided.picks
+        running = (picks >= 0) & np.take_along_axis(correct, np.maximum(picks, 0), axis=1)
+        span = slice(chunk.first_order, chunk.first_order + picks.shape[0] // problems)
+        stop[span] = decided.n_used.reshape(-1, problems)
+        hits[span] = np.packbits(running, axis=1).reshape(-1, problems, hits.shape[-1])
+    return _Outcome(stop, hits)
+
+
+def _checked(name: str, decided: PrefixDecisions, k: int, problems: int) -> PrefixDecisions:
+    """Check prefix decisions: ``n_used`` in ``1..k``, ``picks[:, j]`` in ``-1..j``."""
+    n_used = np.asarray(decided.n_used)
+    picks = np.asarray(decided.picks)
+    rows = n_used.shape[0] if n_used.ndim == 1 else -1
+    if (
+        rows < 0
+        or picks.shape != (rows, k)
+        or not np.issubdtype(n_used.dtype, np.integer)
+        or not np.issubdtype(picks.dtype, np.integer)
+    ):
+        msg = (
+            f"policy {name!r}: prefix decisions must be integer n_used [rows] and picks "
+            f"[rows, {k}], got {n_used.dtype} {n_used.shape} and {picks.dtype} {picks.shape}"
+        )
+        raise ValueError(msg)
+    bad = np.flatnonzero((n_used < 1) | (n_used > k))
+    if bad.size:
+        row = int(bad[0])
+        msg = f"policy {name!r}: problem {row % problems}: n_used={int(n_used[row])} outside 1..{k}"
+        raise ValueError(msg)
+    bad_cells = np.argwhere((picks < -1) | (picks > np.arange(k)))
+    if bad_cells.size:
+        row, j = (int(v) for v in bad_cells[0])
+        msg = (
+            f"policy {name!r}: problem {row % problems}: pick after {j + 1} samples is "
+            f"{int(picks[row, j])}, not -1 or a sample index below {j + 1}"
+        )
+        raise ValueError(msg)
+    return PrefixDecisions(n_used=n_used.astype(np.int64), picks=picks.astype(np.int64))
