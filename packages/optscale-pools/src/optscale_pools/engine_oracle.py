@@ -1,9 +1,9 @@
 """The oracle curves of an evaluation: the oracle bound and the oracle stops, with intervals.
 
-Computed over the very sample orders the methods were replayed in. The bound stops at the first
-correct sample (after one sample when none is within the budget); an oracle stop draws samples
-until its selector's running choice is correct, else up to the budget (see
-[`running_best`][optscale_pools.running_best] and
+Computed over the very sample orders the methods were replayed in, a few orders at a time. The
+bound stops at the first correct sample (after one sample when none is within the budget); an
+oracle stop draws samples until its selector's running choice is correct, else up to the budget
+(see [`running_best`][optscale_pools.running_best] and
 [`running_majority`][optscale_pools.running_majority]).
 """
 
@@ -16,9 +16,8 @@ import numpy.typing as npt
 
 from optscale_pools.evaluation import CurvePoint, EvalPool, Group
 from optscale_pools.oracle_stop import first_correct_prefix, running_best, running_majority
-from optscale_pools.protocol import PoolView
-from optscale_pools.replay import permute
-from optscale_pools.selection import summarise
+from optscale_pools.selection import Selected, summarise
+from optscale_pools.sweep import CHUNK_CELLS
 
 BOUND = "oracle"
 """Name of the oracle bound's curve."""
@@ -27,67 +26,66 @@ STOP_BON = "oracle-stop BoN"
 STOP_SC = "oracle-stop SC"
 """Name of the oracle stop of the majority vote."""
 
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
 
 def oracle_rows(
     pool: EvalPool, groups: Sequence[Group], budgets: Sequence[int], seed: int, n_resamples: int
 ) -> list[CurvePoint]:
-    """Return the oracle bound and oracle stops at every budget (BoN's only with scores)."""
-    kinds = [BOUND, *([STOP_BON] if pool.has_scores else []), STOP_SC]
-    firsts: dict[str, list[npt.NDArray[np.int64]]] = {kind: [] for kind in kinds}
-    paid_parts = []
-    for group in groups:
-        correct, view, paid = _ordered(group)
-        rows, k = correct.shape
-        firsts[BOUND].append(
-            first_correct_prefix(np.broadcast_to(np.arange(k), (rows, k)), correct)
-        )
-        if pool.has_scores:
-            picks = running_best(view.scores, view.empty)
-            firsts[STOP_BON].append(first_correct_prefix(picks, correct))
-        firsts[STOP_SC].append(first_correct_prefix(running_majority(view.answer_ids), correct))
-        paid_parts.append(paid)
-    points = []
-    for kind in kinds:
-        for n in budgets:
-            metrics = _at_budget(
-                pool, groups, firsts[kind], paid_parts, n, stop_early=kind == BOUND
-            )
-            selected = summarise(metrics, "oracle", np.random.default_rng(seed), n_resamples)
-            points.append(CurvePoint(kind, n, selected, ()))
-    return points
+    """Return the oracle bound and oracle stops at every budget (BoN's only with scores).
 
-
-def _ordered(group: Group) -> tuple[npt.NDArray[np.bool_], PoolView, npt.NDArray[np.float64]]:
-    """Correctness, view and cumulative tokens of a group in its orders, as ``R * P`` rows."""
-    if group.orders is None:
-        paid = np.cumsum(group.view.tokens, axis=-1, dtype=np.float64)
-        return group.correct, group.view, paid
-    perms = group.orders.perms
-    correct = permute(group.correct, perms).reshape(-1, group.k)
-    return correct, group.orders.stacked, group.orders.paid.reshape(-1, group.k)
-
-
-def _at_budget(
-    pool: EvalPool,
-    groups: Sequence[Group],
-    firsts: Sequence[npt.NDArray[np.int64]],
-    paid_parts: Sequence[npt.NDArray[np.float64]],
-    n: int,
-    *,
-    stop_early: bool,
-) -> npt.NDArray[np.float64]:
-    """Metrics ``[3, R, P]`` (correct, tokens, samples) of one oracle at budget ``n``.
-
-    Within the budget ``min(n, K_p)`` the oracle stops at its first correct prefix; otherwise
-    the bound stops after one sample (``stop_early``) and an oracle stop pays the whole budget.
+    Within the budget ``min(N, K_p)`` an oracle stops at its first correct prefix; otherwise the
+    bound stops after one sample and an oracle stop pays the whole budget. The tokens paid are
+    summed column by column as the budget grows, so no order is held whole.
     """
-    n_orders = firsts[0].size // groups[0].rows.size
-    metrics = np.zeros((3, n_orders, pool.n_problems))
-    for group, first, paid in zip(groups, firsts, paid_parts, strict=True):
-        budget = min(n, group.k)
-        reached = first < budget
-        used = np.where(reached, first + 1, 1 if stop_early else budget)
-        spent = np.take_along_axis(paid, (used - 1)[:, np.newaxis], axis=1)[:, 0]
-        for index, values in enumerate((reached, spent, used)):
-            metrics[index][:, group.rows] = values.reshape(n_orders, group.rows.size)
-    return metrics
+    kinds = [BOUND, *([STOP_BON] if pool.has_scores else []), STOP_SC]
+    firsts = [_firsts(group, kinds) for group in groups]  # [group][kind] -> [R, P_g]
+    n_orders = groups[0].n_orders
+    paid = [np.zeros((n_orders, g.rows.size)) for g in groups]
+    at_first = [[np.zeros((n_orders, g.rows.size)) for g in groups] for _ in kinds]
+    at_one: list[FloatArray] = []
+    selected: dict[tuple[str, int], Selected] = {}
+    wanted = set(budgets)
+    for n in range(1, max(budgets) + 1):
+        for index, group in enumerate(groups):
+            if n <= group.k:
+                paid[index] += group.token_column(n - 1)
+                for kind_index in range(len(kinds)):
+                    hit = firsts[index][kind_index] == n - 1
+                    at_first[kind_index][index][hit] = paid[index][hit]
+            if n == 1:
+                at_one.append(paid[index].copy())
+        if n not in wanted:
+            continue
+        for kind_index, kind in enumerate(kinds):
+            metrics = np.zeros((3, n_orders, pool.n_problems))
+            for index, group in enumerate(groups):
+                budget = min(n, group.k)
+                first = firsts[index][kind_index]
+                reached = first < budget
+                fallback = at_one[index] if kind == BOUND else paid[index]
+                spent = np.where(reached, at_first[kind_index][index], fallback)
+                used = np.where(reached, first + 1, 1 if kind == BOUND else budget)
+                for metric, values in enumerate((reached, spent, used)):
+                    metrics[metric][:, group.rows] = values
+            rng = np.random.default_rng(seed)
+            selected[kind, n] = summarise(metrics, "oracle", rng, n_resamples)
+    return [CurvePoint(kind, n, selected[kind, n], ()) for kind in kinds for n in budgets]
+
+
+def _firsts(group: Group, kinds: Sequence[str]) -> list[IntArray]:
+    """Per oracle kind, the first prefix index whose running pick is correct, ``[R, P_g]``."""
+    parts: list[list[IntArray]] = [[] for _ in kinds]
+    for chunk in group.order_chunks(CHUNK_CELLS):
+        view, correct = chunk.view, chunk.correct
+        rows, k = correct.shape
+        for index, kind in enumerate(kinds):
+            if kind == BOUND:
+                picks = np.broadcast_to(np.arange(k), (rows, k))
+            elif kind == STOP_BON:
+                picks = running_best(view.scores, view.empty)
+            else:
+                picks = running_majority(view.answer_ids)
+            parts[index].append(first_correct_prefix(picks, correct))
+    return [np.concatenate(part).reshape(group.n_orders, group.rows.size) for part in parts]

@@ -169,6 +169,14 @@ class Group:
         paid = np.cumsum(stacked.tokens, axis=-1, dtype=np.float64).reshape(self.perms.shape)
         return SampleOrders(self.view, self.seed, self.perms, stacked, paid, self.rng_state)
 
+    def token_column(self, j: int) -> npt.NDArray[np.float64]:
+        """Tokens of the sample in position ``j`` of every order, ``[R, P_g]``."""
+        tokens = np.asarray(self.view.tokens, dtype=np.float64)
+        if self.perms is None:
+            return tokens[np.newaxis, :, j]
+        column: npt.NDArray[np.float64] = tokens[np.arange(self.rows.size), self.perms[:, :, j]]
+        return column
+
     def order_chunks(self, max_cells: int, *, one: bool = False) -> Iterator[OrderChunk]:
         """Yield the orders a few at a time (``max_cells`` samples; one order when ``one``)."""
         if self.perms is None:

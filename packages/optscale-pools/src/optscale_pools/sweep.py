@@ -71,7 +71,7 @@ def sweep(
         for index, group in enumerate(groups):
             if n > group.k:
                 continue
-            paid[index] += _token_column(group, n - 1)
+            paid[index] += group.token_column(n - 1)
             for by_group, setting_frozen in zip(outcomes, frozen, strict=True):
                 at_stop = by_group[index].stop == n
                 setting_frozen[index][at_stop] = paid[index][at_stop]
@@ -118,15 +118,6 @@ def _result(
         tokens=tokens,
         n_used=n_used,
     )
-
-
-def _token_column(group: Group, j: int) -> npt.NDArray[np.float64]:
-    """Tokens of the sample in position ``j`` of every order, ``[R, P_g]``."""
-    tokens = np.asarray(group.view.tokens, dtype=np.float64)
-    if group.perms is None:
-        return tokens[np.newaxis, :, j]
-    column: npt.NDArray[np.float64] = tokens[np.arange(group.rows.size), group.perms[:, :, j]]
-    return column
 
 
 def _outcome(group: Group, policy: Policy) -> _Outcome:
