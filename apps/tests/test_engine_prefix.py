@@ -75,12 +75,10 @@ def outputs(evaluation: Evaluation) -> list[Any]:
     rows: list[Any] = []
     for curve in evaluation.curves:
         s = curve.selected
-        rows.append(
-            (curve.method, curve.n, curve.settings, s.rule, s.chosen, s.accuracy, s.mean_tokens)
-            + (s.mean_samples, s.accuracy_ci, s.tokens_ci, s.samples_ci)
-            + (s.per_problem_correct.tolist(), s.per_problem_tokens.tolist())
-            + (s.per_problem_samples.tolist(),)
-        )
+        point = (curve.method, curve.n, curve.settings, s.rule, s.chosen, s.accuracy)
+        spread = (s.mean_tokens, s.mean_samples, s.accuracy_ci, s.tokens_ci, s.samples_ci)
+        problems = (s.per_problem_correct, s.per_problem_tokens, s.per_problem_samples)
+        rows.append((*point, *spread, *(values.tolist() for values in problems)))
     return rows + list(evaluation.settings)
 
 
