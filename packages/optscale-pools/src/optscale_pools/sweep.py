@@ -48,7 +48,24 @@ class _Outcome:
     stop: npt.NDArray[np.int64]
     """``[R, P_g]``: samples paid at the group's ``k``."""
     hits: npt.NDArray[np.uint8]
-    """``[R, P_g, ceil(k / 8)]``: bit ``j``: the pick after ``j + 1`` samples is correct."""
+    """``[ceil(k / 8), R, P_g]``: bit ``j``: the pick after ``j + 1`` samples is correct."""
+
+
+@dataclass(eq=False)
+class _State:
+    """One setting on one group at the current budget ``n`` (capped at the group's ``k``)."""
+
+    outcome: _Outcome
+    correct: npt.NDArray[np.bool_]
+    tokens: npt.NDArray[np.float64]
+
+    def advance(self, n: int, paid: npt.NDArray[np.float64]) -> None:
+        """Move to budget ``n``: rows that have not stopped pay sample ``n`` and move on."""
+        running = self.outcome.stop >= n
+        position = n - 1
+        column = (self.outcome.hits[position // 8] >> (7 - position % 8)) & 1 == 1
+        np.copyto(self.correct, column, where=running)
+        np.copyto(self.tokens, paid, where=running)
 
 
 def sweep(
@@ -61,53 +78,51 @@ def sweep(
     ValueError
         If a policy returns invalid prefix decisions.
     """
-    outcomes = [[_outcome(g, method.make(g.k, s)) for g in groups] for s in method.grid]
     n_orders = groups[0].n_orders
+    states = [
+        [
+            _State(
+                _outcome(g, method.make(g.k, s)),
+                np.zeros((n_orders, g.rows.size), dtype=bool),
+                np.zeros((n_orders, g.rows.size)),
+            )
+            for g in groups
+        ]
+        for s in method.grid
+    ]
     paid = [np.zeros((n_orders, g.rows.size)) for g in groups]
-    # Tokens paid by each setting where it stopped, once the budget has passed its stop.
-    frozen = [[np.zeros((n_orders, g.rows.size)) for g in groups] for _ in method.grid]
     wanted = set(budgets)
     for n in range(1, max(budgets) + 1):
         for index, group in enumerate(groups):
-            if n > group.k:
-                continue
-            paid[index] += group.token_column(n - 1)
-            for by_group, setting_frozen in zip(outcomes, frozen, strict=True):
-                at_stop = by_group[index].stop == n
-                setting_frozen[index][at_stop] = paid[index][at_stop]
-        if n not in wanted:
-            continue
-        results = []
-        for setting, by_group, setting_frozen in zip(method.grid, outcomes, frozen, strict=True):
-            name = method.make(min(n, groups[0].k), setting).name
-            results.append(_result(pool, groups, n, name, by_group, paid, setting_frozen))
-        yield n, results
+            if n <= group.k:
+                paid[index] += group.token_column(n - 1)
+                for by_group in states:
+                    by_group[index].advance(n, paid[index])
+        if n in wanted:
+            results = []
+            for setting, by_group in zip(method.grid, states, strict=True):
+                name = method.make(min(n, groups[0].k), setting).name
+                results.append(_result(pool, groups, n, name, by_group))
+            yield n, results
 
 
 def _result(
-    pool: EvalPool,
-    groups: Sequence[Group],
-    n: int,
-    name: str,
-    outcomes: Sequence[_Outcome],
-    paid: Sequence[npt.NDArray[np.float64]],
-    frozen: Sequence[npt.NDArray[np.float64]],
+    pool: EvalPool, groups: Sequence[Group], n: int, name: str, states: Sequence[_State]
 ) -> ReplayResult:
     """One setting at budget ``n``, per order and problem in pool order."""
-    n_orders = groups[0].n_orders
-    correct = np.zeros((n_orders, pool.n_problems), dtype=bool)
-    tokens = np.zeros((n_orders, pool.n_problems))
-    n_used = np.zeros((n_orders, pool.n_problems), dtype=np.int64)
-    for group, outcome, group_paid, group_frozen in zip(
-        groups, outcomes, paid, frozen, strict=True
-    ):
-        budget = min(n, group.k)
-        used = np.minimum(outcome.stop, budget)
-        position = used - 1
-        byte = np.take_along_axis(outcome.hits, (position // 8)[..., np.newaxis], axis=-1)[..., 0]
-        correct[:, group.rows] = (byte >> (7 - position % 8)) & 1 == 1
-        tokens[:, group.rows] = np.where(outcome.stop >= budget, group_paid, group_frozen)
-        n_used[:, group.rows] = used
+    if len(groups) == 1:
+        correct = states[0].correct.copy()
+        tokens = states[0].tokens.copy()
+        n_used = np.minimum(states[0].outcome.stop, min(n, groups[0].k))
+    else:
+        n_orders = groups[0].n_orders
+        correct = np.zeros((n_orders, pool.n_problems), dtype=bool)
+        tokens = np.zeros((n_orders, pool.n_problems))
+        n_used = np.zeros((n_orders, pool.n_problems), dtype=np.int64)
+        for group, state in zip(groups, states, strict=True):
+            correct[:, group.rows] = state.correct
+            tokens[:, group.rows] = state.tokens
+            n_used[:, group.rows] = np.minimum(state.outcome.stop, min(n, group.k))
     return ReplayResult(
         name=name,
         accuracy=float(correct.mean()),
@@ -132,7 +147,7 @@ def _outcome(group: Group, policy: Policy) -> _Outcome:
         raise ValueError(msg)
     problems = group.rows.size
     stop = np.empty((group.n_orders, problems), dtype=np.int64)
-    hits = np.empty((group.n_orders, problems, (group.k + 7) // 8), dtype=np.uint8)
+    hits = np.empty(((group.k + 7) // 8, group.n_orders, problems), dtype=np.uint8)
     for chunk in group.order_chunks(CHUNK_CELLS, one=not policy.rows_independent):
         decided = _checked(name, policy.run_prefixes(chunk.view), group.k, problems)
         correct = chunk.correct_swapped if order == "pred_gold" else chunk.correct
@@ -140,7 +155,8 @@ def _outcome(group: Group, policy: Policy) -> _Outcome:
         running = (picks >= 0) & np.take_along_axis(correct, np.maximum(picks, 0), axis=1)
         span = slice(chunk.first_order, chunk.first_order + picks.shape[0] // problems)
         stop[span] = decided.n_used.reshape(-1, problems)
-        hits[span] = np.packbits(running, axis=1).reshape(-1, problems, hits.shape[-1])
+        packed = np.packbits(running, axis=1).reshape(-1, problems, hits.shape[0])
+        hits[:, span] = packed.transpose(2, 0, 1)
     return _Outcome(stop, hits)
 
 
