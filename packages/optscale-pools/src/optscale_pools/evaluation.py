@@ -180,33 +180,37 @@ class Group:
     def order_chunks(self, max_cells: int, *, one: bool = False) -> Iterator[OrderChunk]:
         """Yield the orders a few at a time (``max_cells`` samples; one order when ``one``)."""
         if self.perms is None:
-            paid = np.cumsum(self.view.tokens, axis=-1, dtype=np.float64)
-            yield OrderChunk(self.view, self.correct, self.correct_swapped, paid, 0)
+            yield OrderChunk(self, self.view, None, 0)
             return
         size = 1 if one else max(1, max_cells // (self.rows.size * self.k))
         for start in range(0, self.n_orders, size):
             perms = self.perms[start : start + size]
-            view = permuted_view(self.view, perms)
-            paid = np.cumsum(view.tokens, axis=-1, dtype=np.float64)
-            yield OrderChunk(
-                view,
-                permute(self.correct, perms).reshape(-1, self.k),
-                permute(self.correct_swapped, perms).reshape(-1, self.k),
-                paid,
-                start,
-            )
+            yield OrderChunk(self, permuted_view(self.view, perms), perms, start)
 
 
 @dataclass(frozen=True, eq=False)
 class OrderChunk:
     """Some consecutive orders of a group, stacked as rows (order-major), ``[r * P, k]``."""
 
+    group: Group
     view: PoolView
-    correct: BoolArray
-    correct_swapped: BoolArray
-    paid: npt.NDArray[np.float64]
-    """Cumulative tokens: ``paid[i, j]`` is the cost of the first ``j + 1`` samples of row ``i``."""
+    perms: npt.NDArray[np.integer[Any]] | None
     first_order: int
+
+    @cached_property
+    def correct(self) -> BoolArray:
+        """``verify(gold, pred)`` per sample, in these orders."""
+        return self._ordered(self.group.correct)
+
+    @cached_property
+    def correct_swapped(self) -> BoolArray:
+        """``verify(pred, gold)`` per sample, in these orders."""
+        return self._ordered(self.group.correct_swapped)
+
+    def _ordered(self, values: BoolArray) -> BoolArray:
+        if self.perms is None:
+            return values
+        return permute(values, self.perms).reshape(-1, self.group.k)
 
 
 def groups_of(pool: EvalPool, orders: int | None, seed: int) -> list[Group]:

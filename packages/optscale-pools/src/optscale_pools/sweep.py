@@ -79,16 +79,17 @@ def sweep(
         If a policy returns invalid prefix decisions.
     """
     n_orders = groups[0].n_orders
+    outcomes = [_outcomes(g, [method.make(g.k, s) for s in method.grid]) for g in groups]
     states = [
         [
             _State(
-                _outcome(g, method.make(g.k, s)),
+                outcomes[index][setting],
                 np.zeros((n_orders, g.rows.size), dtype=bool),
                 np.zeros((n_orders, g.rows.size)),
             )
-            for g in groups
+            for index, g in enumerate(groups)
         ]
-        for s in method.grid
+        for setting in range(len(method.grid))
     ]
     paid = [np.zeros((n_orders, g.rows.size)) for g in groups]
     wanted = set(budgets)
@@ -135,29 +136,45 @@ def _result(
     )
 
 
-def _outcome(group: Group, policy: Policy) -> _Outcome:
-    """Run ``policy`` (built at the group's ``k``) over every order of ``group``, in chunks."""
-    name = str(policy.name)
-    if not isinstance(policy, PrefixPolicy):
-        msg = f"policy {name!r} does not declare PrefixPolicy"
-        raise TypeError(msg)
-    order: str = policy.verify_order  # checked: a runtime object may break its declaration
-    if order not in ("gold_pred", "pred_gold"):
-        msg = f"policy {name!r}: verify_order must be 'gold_pred' or 'pred_gold', got {order!r}"
-        raise ValueError(msg)
+def _outcomes(group: Group, policies: Sequence[Policy]) -> list[_Outcome]:
+    """Run each policy (built at the group's ``k``) over every order of ``group``, in chunks.
+
+    Each chunk of orders is built once and shared by all the policies (a method's settings).
+    """
+    orders: list[str] = []
+    runners: list[PrefixPolicy] = []
+    for policy in policies:
+        if not isinstance(policy, PrefixPolicy):
+            msg = f"policy {policy.name!r} does not declare PrefixPolicy"
+            raise TypeError(msg)
+        order: str = policy.verify_order  # checked: a runtime object may break its declaration
+        if order not in ("gold_pred", "pred_gold"):
+            msg = (
+                f"policy {policy.name!r}: verify_order must be 'gold_pred' or 'pred_gold', "
+                f"got {order!r}"
+            )
+            raise ValueError(msg)
+        orders.append(order)
+        runners.append(policy)
     problems = group.rows.size
-    stop = np.empty((group.n_orders, problems), dtype=np.int64)
-    hits = np.empty(((group.k + 7) // 8, group.n_orders, problems), dtype=np.uint8)
-    for chunk in group.order_chunks(CHUNK_CELLS, one=not policy.rows_independent):
-        decided = _checked(name, policy.run_prefixes(chunk.view), group.k, problems)
-        correct = chunk.correct_swapped if order == "pred_gold" else chunk.correct
-        picks = decided.picks
-        running = (picks >= 0) & np.take_along_axis(correct, np.maximum(picks, 0), axis=1)
-        span = slice(chunk.first_order, chunk.first_order + picks.shape[0] // problems)
-        stop[span] = decided.n_used.reshape(-1, problems)
-        packed = np.packbits(running, axis=1).reshape(-1, problems, hits.shape[0])
-        hits[:, span] = packed.transpose(2, 0, 1)
-    return _Outcome(stop, hits)
+    stops = [np.empty((group.n_orders, problems), dtype=np.int64) for _ in policies]
+    hits = [
+        np.empty(((group.k + 7) // 8, group.n_orders, problems), dtype=np.uint8) for _ in policies
+    ]
+    one = not all(policy.rows_independent for policy in policies)
+    for chunk in group.order_chunks(CHUNK_CELLS, one=one):
+        for policy, runner, order, stop, hit in zip(
+            policies, runners, orders, stops, hits, strict=True
+        ):
+            decided = _checked(policy.name, runner.run_prefixes(chunk.view), group.k, problems)
+            correct = chunk.correct_swapped if order == "pred_gold" else chunk.correct
+            picks = decided.picks
+            running = (picks >= 0) & np.take_along_axis(correct, np.maximum(picks, 0), axis=1)
+            span = slice(chunk.first_order, chunk.first_order + picks.shape[0] // problems)
+            stop[span] = decided.n_used.reshape(-1, problems)
+            packed = np.packbits(running, axis=1).reshape(-1, problems, hit.shape[0])
+            hit[:, span] = packed.transpose(2, 0, 1)
+    return [_Outcome(stop, hit) for stop, hit in zip(stops, hits, strict=True)]
 
 
 def _checked(name: str, decided: PrefixDecisions, k: int, problems: int) -> PrefixDecisions:
