@@ -230,3 +230,46 @@ def test_a_failed_run_leaves_the_previous_output_intact(
     assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
     capsys.readouterr()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_summary_points_follow_from_the_curves(evaluated: Path) -> None:
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for row in sorted(read_curves(evaluated), key=lambda r: int(r["n"])):
+        curves.setdefault(row["method"], []).append(
+            (float(row["accuracy_pct"]), float(row["mean_tokens"]))
+        )
+    bon = curves["BoN"]
+    summary = {row["method"]: row for row in read_csv(evaluated / "summary.csv")}
+    assert set(summary) == set(curves)
+    at_tokens = read_csv(evaluated / "accuracy_at_tokens.csv")
+    assert len(at_tokens) == len(curves) * K
+    for method, curve in curves.items():
+        row = summary[method]
+        assert (row["reference"], row["majority"]) == (f"BoN@{K}", f"SC@{K}")
+        assert float(row["reference_accuracy_pct"]) == bon[-1][0]
+        reached = [t for a, t in curve if a >= bon[-1][0] - 1e-9]
+        expected = min(reached) / bon[-1][1] if reached else float("inf")
+        assert float(row["ratio_match_reference"]) == pytest.approx(expected)
+        low, high = (
+            float(row["ratio_match_reference_low"]),
+            float(row["ratio_match_reference_high"]),
+        )
+        assert low <= expected <= high
+        for entry in (r for r in at_tokens if r["method"] == method):
+            limit = bon[int(entry["n"]) - 1][1]
+            assert float(entry["reference_tokens"]) == limit
+            best = max((a for a, t in curve if t <= limit * (1 + 1e-9)), default=float("nan"))
+            np.testing.assert_allclose(float(entry["accuracy_pct"]), best)
+    assert "## Accuracy at BoN@N's tokens" in (evaluated / "summary.md").read_text()
+
+
+def test_without_bon_or_sc_there_is_no_headline(tmp_path: Path) -> None:
+    pool = write_tidy(tmp_path / "pool.csv", tidy_rows())
+    assert run(tmp_path, pool, "--methods", "ESC", "--budgets", "1-2") == 0
+    assert read_csv(tmp_path / "out" / "summary.csv") == []
+    assert "no headline" in (tmp_path / "out" / "summary.md").read_text()

@@ -30,7 +30,7 @@ def test_published_curves_and_cells_rebuild_the_published_table(key: str, locate
 def test_upstream_grid_pairs_one_peek_with_each_panel(locate: Locate) -> None:
     published = load_published(DATASETS["aime24"], locate)
     assert published.panels == ((8, 3), (16, 5), (32, 10), (64, 20))
-    assert len(published.target_scores) * len(published.percentiles) == 48
+    assert len(published.targets) * len(published.percentiles) == 48
     assert published.priors.shape == (30, 2)
 
 
@@ -49,7 +49,7 @@ def test_without_the_notebook_figures_the_grid_is_upstreams_and_no_cells_are_pub
     for key in ("aime24", "math500"):
         published = load_published(DATASETS[key], no_mirror)
         assert published.cells == []
-        assert published.target_scores == UPSTREAM_TARGETS[DATASETS[key].upstream]
+        assert published.targets == UPSTREAM_TARGETS[DATASETS[key].upstream]
         assert published.percentiles == PERCENTILES
         assert published.panels == tuple(zip(PANELS, PEEKS, strict=True))
         table = paper_table(DATASETS[key], True, published.curves, [], published)
@@ -72,7 +72,7 @@ def test_best_cell_prefers_accuracy_then_fewer_tokens() -> None:
         return OptScaleCell("MLE", 8, 3, target, 0.1, acc, tokens)
 
     cells = [cell(0.5, 10, 0.7), cell(0.6, 30, 0.75), cell(0.6, 20, 0.8), cell(0.6, 20, 0.85)]
-    assert best_cell(cells).target_score == 0.8
+    assert best_cell(cells).target == 0.8
     points = selected_points(cells)
     assert [(p.method, p.n, p.accuracy, p.mean_tokens) for p in points] == [
         ("OptScale^0", 8, 0.6, 20)

@@ -281,7 +281,7 @@ def test_every_optscale_cell_and_its_per_problem_n_equal_upstreams(
         (v, n) for v in ("MLE", "MAP") for n in (8, 16)
     }
     for cell in cells:
-        args = (cell.variant, cell.peek, cell.max_n, cell.target_score, cell.percentile)
+        args = (cell.variant, cell.peek, cell.max_n, cell.target, cell.percentile)
         n = upstream.optscale_n(*args)
         picks = [upstream.best_of(p, n[p]) for p in range(len(GOLDS))]
         correct = sum(
@@ -293,7 +293,7 @@ def test_every_optscale_cell_and_its_per_problem_n_equal_upstreams(
             cell.variant,
             cell.max_n,
             cell.peek,
-            cell.target_score,
+            cell.target,
             cell.percentile,
             correct / len(GOLDS),
             total / len(GOLDS),

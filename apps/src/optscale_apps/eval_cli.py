@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
     notices = [*notices, *evaluation.notices]
     for line in notices:
         print(f"notice: {line}", file=sys.stderr)
-    headline = write_outputs(evaluation, args.out, notices, args.seed)
+    headline = write_outputs(evaluation, args.out, notices)
     print(f"wrote {args.out}/ in {time.perf_counter() - start:.1f} s")
     print("\n".join(headline))
     return 0

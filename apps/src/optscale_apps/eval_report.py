@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
-from optscale_pools import CurvePoint, Evaluation
-from optscale_pools.bootstrap import N_RESAMPLES, resample_counts
+from optscale_pools import Estimate, Evaluation, Headline
 
 Cell = str | int | float
-FloatArray = npt.NDArray[np.float64]
 
 CURVE_COLUMNS = (
     "pool", "pool_kind", "selection", "method", "n", "accuracy_pct", "accuracy_low_pct",
@@ -33,10 +28,18 @@ PROBLEM_COLUMNS = (
     "pool", "pool_kind", "method", "n", "problem_id", "samples", "tokens", "correct",
 )  # fmt: skip
 SUMMARY_COLUMNS = (
-    "pool", "pool_kind", "method", "reference", "reference_accuracy_pct", "reference_tokens",
-    "ratio_match_reference", "ratio_match_reference_low", "ratio_match_reference_high",
-    "majority_accuracy_pct", "ratio_match_majority", "ratio_match_majority_low",
-    "ratio_match_majority_high", "accuracy_at_reference_tokens_pct",
+    "pool", "pool_kind", "method", "reference", "reference_accuracy_pct",
+    "reference_accuracy_low_pct", "reference_accuracy_high_pct", "reference_tokens",
+    "reference_tokens_low", "reference_tokens_high", "ratio_match_reference",
+    "ratio_match_reference_low", "ratio_match_reference_high", "majority",
+    "majority_accuracy_pct", "majority_accuracy_low_pct", "majority_accuracy_high_pct",
+    "ratio_match_majority", "ratio_match_majority_low", "ratio_match_majority_high",
+    "accuracy_at_reference_tokens_pct", "accuracy_at_reference_tokens_low_pct",
+    "accuracy_at_reference_tokens_high_pct",
+)  # fmt: skip
+ACCURACY_COLUMNS = (
+    "pool", "pool_kind", "method", "reference", "n", "reference_tokens", "accuracy_pct",
+    "accuracy_low_pct", "accuracy_high_pct",
 )  # fmt: skip
 
 
@@ -109,107 +112,35 @@ def problem_rows(evaluation: Evaluation) -> list[list[Cell]]:
     return rows
 
 
-@dataclass(frozen=True)
-class Headline:
-    """A method's headline numbers against the reference (BoN@K, or majority@K without scores).
-
-    Ratios are the method's fewest mean tokens reaching the target accuracy, divided by the
-    reference's tokens at ``K``; NaN when the method never reaches it (``high`` is then inf).
-    """
-
-    method: str
-    reference: str
-    reference_accuracy: float
-    reference_tokens: float
-    match_reference: tuple[float, float, float]
-    majority_accuracy: float
-    match_majority: tuple[float, float, float]
-    accuracy_at_reference_tokens: float
+def _bounds(estimate: Estimate | None, scale: float = 1.0) -> list[Cell]:
+    """Point, low and high of ``estimate`` times ``scale`` (empty cells when absent)."""
+    if estimate is None:
+        return ["", "", ""]
+    return [scale * estimate.point, scale * estimate.low, scale * estimate.high]
 
 
-def _curve(evaluation: Evaluation, method: str) -> list[CurvePoint]:
-    return sorted((p for p in evaluation.curves if p.method == method), key=lambda p: p.n)
-
-
-def _ratio(
-    correct: FloatArray, tokens: FloatArray, target: FloatArray, base: FloatArray
-) -> FloatArray:
-    """Per replicate row: fewest tokens with accuracy >= target, over base tokens (NaN: never)."""
-    reached = correct >= target[:, np.newaxis] - 1e-12
-    cost = np.where(reached, tokens, np.inf).min(axis=1)
-    ratio: FloatArray = np.where(np.isfinite(cost), cost / base, np.nan)
-    return ratio
-
-
-def _with_interval(point: float, replicates: FloatArray) -> tuple[float, float, float]:
-    if np.isnan(point):
-        return (point, point, point)
-    missing = np.isnan(replicates).mean()
-    finite = replicates[~np.isnan(replicates)]
-    low = float(np.percentile(finite, 2.5)) if finite.size else np.nan
-    high = float(np.percentile(finite, 97.5)) if missing <= 0.025 else np.inf
-    return (point, low, high)
-
-
-def headlines(
-    evaluation: Evaluation, seed: int = 0, n_resamples: int = N_RESAMPLES
-) -> list[Headline]:
-    """Headline of every method; intervals resample problems, the same draws for every curve."""
-    methods = list(dict.fromkeys(p.method for p in evaluation.curves))
-    reference = "BoN" if "BoN" in methods else "SC"
-    if reference not in methods:
-        return []
-    k = max(evaluation.budgets)
-    ref = _curve(evaluation, reference)[-1]
-    majority = _curve(evaluation, "SC")[-1] if "SC" in methods else ref
-    counts = resample_counts(np.random.default_rng(seed), len(evaluation.problem_ids), n_resamples)
-    counts /= counts.sum(axis=1, keepdims=True)
-
-    def boot(values: FloatArray) -> FloatArray:
-        return counts @ values  # [B] or [B, N] from [P] or [P, N]
-
-    out = []
-    for method in methods:
-        curve = _curve(evaluation, method)
-        correct = np.stack([p.selected.per_problem_correct for p in curve], axis=1)  # [P, N]
-        tokens = np.stack([p.selected.per_problem_tokens for p in curve], axis=1)
-        point_c, point_t = correct.mean(axis=0), tokens.mean(axis=0)
-        ref_c, ref_t = ref.selected.per_problem_correct, ref.selected.per_problem_tokens
-        maj_c = majority.selected.per_problem_correct
-        rows = (boot(correct), boot(tokens))
-        match_ref = _with_interval(
-            float(_ratio(point_c[None], point_t[None], np.array([ref_c.mean()]), ref_t.mean())[0]),
-            _ratio(*rows, boot(ref_c), boot(ref_t)),
-        )
-        match_maj = _with_interval(
-            float(_ratio(point_c[None], point_t[None], np.array([maj_c.mean()]), ref_t.mean())[0]),
-            _ratio(*rows, boot(maj_c), boot(ref_t)),
-        )
-        affordable = point_t <= ref_t.mean() + 1e-9
-        at_ref = float(point_c[affordable].max()) if affordable.any() else float("nan")
-        out.append(
-            Headline(
-                method, f"{reference}@{k}", float(ref_c.mean()), float(ref_t.mean()),
-                match_ref, float(maj_c.mean()), match_maj, at_ref,
-            )
-        )  # fmt: skip
-    return out
-
-
-def summary_rows(evaluation: Evaluation, heads: Sequence[Headline]) -> list[list[Cell]]:
-    """Rows of ``summary.csv``."""
+def summary_rows(evaluation: Evaluation, head: Headline) -> list[list[Cell]]:
+    """Rows of ``summary.csv``: one per method (see ``SUMMARY_COLUMNS``)."""
+    majority = "" if head.majority is None else f"{head.majority}@{head.k}"
     return [
         [
-            evaluation.pool,
-            kind(evaluation),
-            h.method,
-            h.reference,
-            100 * h.reference_accuracy,
-            h.reference_tokens,
-            *h.match_reference,
-            100 * h.majority_accuracy,
-            *h.match_majority,
-            100 * h.accuracy_at_reference_tokens,
+            evaluation.pool, kind(evaluation), row.method, f"{head.reference}@{head.k}",
+            *_bounds(head.reference_accuracy, 100), *_bounds(head.reference_tokens),
+            *_bounds(row.match_reference), majority,
+            *_bounds(head.majority_accuracy, 100), *_bounds(row.match_majority),
+            *_bounds(row.accuracy_at[-1], 100),
         ]
-        for h in heads
-    ]
+        for row in head.rows
+    ]  # fmt: skip
+
+
+def accuracy_rows(evaluation: Evaluation, head: Headline) -> list[list[Cell]]:
+    """Rows of ``accuracy_at_tokens.csv``: one per method and budget (see ``ACCURACY_COLUMNS``)."""
+    return [
+        [
+            evaluation.pool, kind(evaluation), row.method, head.reference, n,
+            head.reference_tokens_at[index].point, *_bounds(row.accuracy_at[index], 100),
+        ]
+        for row in head.rows
+        for index, n in enumerate(head.budgets)
+    ]  # fmt: skip

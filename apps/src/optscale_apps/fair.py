@@ -78,9 +78,7 @@ def run_fair(
     """Fair mode on one loaded pool: every method at the table's budgets, and the oracle bound."""
     budgets = table_budgets(loaded.view.n_samples)
     grid = [
-        {"target_score": t, "percentile": p}
-        for t in published.target_scores
-        for p in published.percentiles
+        {"target": t, "percentile": p} for t in published.targets for p in published.percentiles
     ]
     specs = catalogue(grid, dict(published.panels))
     has_priors = bool((loaded.view.prior_mu == loaded.view.prior_mu).all())

@@ -76,7 +76,7 @@ def _spec(
 
 def _optscale(variant: str, panels: Mapping[int, int] | None) -> Callable[[int, Setting], Policy]:
     def make(n: int, setting: Setting) -> Policy:
-        target = float(setting["target_score"])  # type: ignore[arg-type]
+        target = float(setting["target"])  # type: ignore[arg-type]
         percentile = float(setting["percentile"])  # type: ignore[arg-type]
         return OptScalePolicy(
             "mle" if variant == "mle" else "map", peek_for(n, panels), n, target, percentile, "fair"

@@ -109,7 +109,7 @@ def optscale_cells(
 ) -> list[OptScaleCell]:
     """Every OptScale grid cell of every panel upstream evaluated, for both variants.
 
-    The panels (``max_N`` with its peek) and the target-score and percentile grids are read from
+    The panels (``max_N`` with its peek) and the target and percentile grids are read from
     upstream's notebook output, so each dataset gets the grid upstream actually used. Panels
     whose max_N exceeds the pool's K are left out.
     """
@@ -120,7 +120,7 @@ def optscale_cells(
         for variant in OPTSCALE_VARIANTS.values()
         for max_n, peek in published.panels
         if max_n <= loaded.view.n_samples
-        for target in published.target_scores
+        for target in published.targets
         for percentile in published.percentiles
     ]
     cells = []
@@ -132,7 +132,7 @@ def optscale_cells(
             variant="mle" if variant == "MLE" else "map",
             peek=peek,
             max_n=max_n,
-            target_score=target,
+            target=target,
             percentile=percentile,
             mode="paper",
         )

@@ -70,13 +70,13 @@ class Published:
     """Upstream's name of the dataset (``AIME24``): gives the grid when ``cells`` is empty."""
 
     @property
-    def target_scores(self) -> tuple[float, ...]:
+    def targets(self) -> tuple[float, ...]:
         """The dataset's target-score grid, as upstream evaluated it."""
         if not self.cells:
             from optscale_math import UPSTREAM_TARGETS
 
             return tuple(UPSTREAM_TARGETS[self.dataset])
-        return tuple(sorted({cell.target_score for cell in self.cells}))
+        return tuple(sorted({cell.target for cell in self.cells}))
 
     @property
     def percentiles(self) -> tuple[float, ...]:
@@ -200,7 +200,7 @@ def read_cells(locate: Locate, spec: DatasetSpec) -> list[OptScaleCell]:
                 variant=str(record["variant"]),
                 max_n=int(_field(path, index, record, "max_n")),
                 peek=int(_field(path, index, record, "peek")),
-                target_score=_field(path, index, record, "target_score"),
+                target=_field(path, index, record, "target_score"),
                 percentile=_field(path, index, record, "percentile"),
                 accuracy=_field(path, index, record, "accuracy"),
                 mean_tokens=_field(path, index, record, "average_token_count"),

@@ -32,7 +32,7 @@ class OptScaleCell:
     variant: str
     max_n: int
     peek: int
-    target_score: float
+    target: float
     percentile: float
     accuracy: float
     mean_tokens: float

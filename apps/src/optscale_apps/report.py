@@ -48,7 +48,7 @@ CELL_COLUMNS = (
     "variant",
     "max_N",
     "peek",
-    "target_score",
+    "target",
     "percentile",
     "accuracy",
     "accuracy_pct",
@@ -77,7 +77,7 @@ def caption(spec: DatasetSpec, mode: str, simulated: bool, extra: str = "") -> s
 
 def cell_setting(cell: OptScaleCell) -> str:
     """Short text of an OptScale cell's hyperparameters."""
-    return f"peek={cell.peek}, target={cell.target_score:g}, pct={cell.percentile:g}"
+    return f"peek={cell.peek}, target={cell.target:g}, pct={cell.percentile:g}"
 
 
 def selected_points(cells: Sequence[OptScaleCell]) -> list[CurvePoint]:
@@ -187,7 +187,7 @@ def cell_rows(cells: Sequence[OptScaleCell], pool: str, simulated: bool) -> list
             c.variant,
             c.max_n,
             c.peek,
-            c.target_score,
+            c.target,
             c.percentile,
             c.accuracy,
             100 * c.accuracy,

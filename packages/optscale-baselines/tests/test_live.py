@@ -65,7 +65,7 @@ def test_optscale_live_rule_follows_the_allocator_plan():
     scores = np.clip(rng.beta(5, 2, (40, 16)), 0, 1)
     view = random_view(rng, 40, 16)
     view = type(view)(**{**view.__dict__, "scores": scores, "empty": np.zeros((40, 16), bool)})
-    policy = OptScalePolicy("mle", peek=3, max_n=16, target_score=0.9, percentile=0.1)
+    policy = OptScalePolicy("mle", peek=3, max_n=16, target=0.9, percentile=0.1)
     d = policy.run(view)
     for p in range(40):
         rule = make_live_rule("optscale", 16, target=0.9, percentile=0.1, peek=3)

@@ -33,7 +33,7 @@ def test_each_problem_stops_where_its_allocator_says(
     generate_args: Callable[..., list[str]], tmp_path: Path, max_wave: str | None
 ) -> None:
     out = tmp_path / "pool.json"
-    options = ["--adaptive", "--n", "6", "--peek", "2", "--target-score", "0.99"]
+    options = ["--adaptive", "--n", "6", "--peek", "2", "--target", "0.99"]
     options += ["--percentile", "0.05", "--seed", "1"]
     options += [] if max_wave is None else ["--max-wave", max_wave]
     assert main(generate_args(tmp_path, *options)) == 0

@@ -172,7 +172,7 @@ def test_a_deep_priors_file_is_one_line_and_writes_nothing(
     [
         (["--peek", "0"], "adaptive options: peek must be >= 1"),
         (["--peek", "5"], "adaptive options: max_n (4) must be >= peek (5)"),
-        (["--target-score", "1.5"], "target"),
+        (["--target", "1.5"], "target"),
         (["--priors", "PRIORS"], "record 1: expected [mu, sigma] numbers"),
         (["--priors", "NAN_PRIORS"], "record 2: prior_mu must be finite"),
     ],

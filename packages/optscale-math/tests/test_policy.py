@@ -43,7 +43,7 @@ def test_fair_mode_is_fit_then_closed_form_then_best_of_n(
     rng: np.random.Generator, variant: str
 ) -> None:
     view = make_view(rng)
-    policy = OptScalePolicy(variant, peek=3, max_n=16, target_score=0.9, percentile=0.05)
+    policy = OptScalePolicy(variant, peek=3, max_n=16, target=0.9, percentile=0.05)
     out = policy.run(view)
     peeks = view.scores[:, :3]
     fit = fit_mle(peeks) if variant == "mle" else fit_map(peeks, view.prior_mu, view.prior_sigma)
@@ -99,7 +99,7 @@ def test_grid_and_constants() -> None:
     assert PANELS == (8, 16, 32, 64)
     cells = OptScalePolicy.grid()
     assert len(cells) == 48 == len(OPTSCALE_GRID)
-    assert cells[0] == {"target_score": 0.7, "percentile": 0.01}
+    assert cells[0] == {"target": 0.7, "percentile": 0.01}
     assert len(OptScalePolicy.grid("gsm8k")) == 42
     assert OptScalePolicy.verify_order == "gold_pred"
     assert OptScalePolicy("map").name == "OptScale^t"

@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     adaptive = generate.add_argument_group("adaptive sampling (optscale-math Allocator)")
     adaptive.add_argument("--adaptive", action="store_true", help="stop each problem early")
     adaptive.add_argument("--peek", type=int, default=3, help="samples before the first fit")
-    adaptive.add_argument("--target-score", type=float, default=0.9)
+    adaptive.add_argument(
+        "--target", type=float, default=0.9, help="score the best sample should reach (0..1)"
+    )
     adaptive.add_argument("--percentile", type=float, default=0.05)
     adaptive.add_argument("--max-wave", type=int, default=None, help="new samples per wave, cap")
     adaptive.add_argument("--priors", type=Path, default=None, help="JSON [[mu, sigma], ...]")
@@ -195,7 +197,7 @@ def _generate(args: argparse.Namespace) -> None:
         allocator = _allocators(args, len(prompts.problems))
         settings["adaptive"] = {
             "peek": args.peek,
-            "target_score": args.target_score,
+            "target": args.target,
             "percentile": args.percentile,
             "max_wave": args.max_wave,
             "priors_sha256": None if args.priors is None else _sha256(args.priors),
@@ -306,7 +308,7 @@ def _allocators(args: argparse.Namespace, n_problems: int) -> Callable[[int], Al
     def make(index: int | None) -> AllocatorLike:
         prior = priors[index] if priors is not None and index is not None else (None, None)
         allocator: AllocatorLike = Allocator(
-            target=args.target_score,
+            target=args.target,
             percentile=args.percentile,
             peek=args.peek,
             max_n=args.n,

@@ -37,7 +37,7 @@ UPSTREAM_TARGETS = {
 """Target scores each upstream notebook actually swept (read from its published allocations)."""
 
 OPTSCALE_GRID = tuple((t, p) for t in TARGET_SCORES for p in PERCENTILES)
-"""The 8 x 6 (target_score, percentile) grid of the paper."""
+"""The 8 x 6 (target, percentile) grid of the paper."""
 
 Variant = Literal["mle", "map"]
 Mode = Literal["paper", "fair"]
@@ -116,7 +116,7 @@ class OptScalePolicy:
         Scores peeked before fitting (k).
     max_n
         Panel: most samples per problem.
-    target_score, percentile
+    target, percentile
         Grid cell, see [`optscale_math.min_samples`][optscale_math.min_samples].
     mode
         ``"paper"``: upstream numerics (per-problem L-BFGS-B fits, 1000-point grid rule);
@@ -141,7 +141,7 @@ class OptScalePolicy:
         variant: Variant = "mle",
         peek: int = 3,
         max_n: int = 8,
-        target_score: float = 0.9,
+        target: float = 0.9,
         percentile: float = 0.05,
         mode: Mode = "fair",
     ) -> None:
@@ -154,7 +154,7 @@ class OptScalePolicy:
         self.max_n = check.count("max_n", max_n, minimum=1)
         if self.max_n < self.peek:
             raise ValueError(f"max_n ({self.max_n}) must be >= peek ({self.peek})")
-        self.target_score = float(check.open_unit("target_score", target_score))
+        self.target = float(check.open_unit("target", target))
         self.percentile = float(check.open_unit("percentile", percentile))
         self.name = "OptScale^0" if variant == "mle" else "OptScale^t"
 
@@ -162,7 +162,7 @@ class OptScalePolicy:
     def grid(cls, dataset: str | None = None) -> list[dict[str, object]]:
         """Grid cells as keyword dicts: the paper's 8 x 6 grid, or one dataset's swept targets."""
         targets = TARGET_SCORES if dataset is None else UPSTREAM_TARGETS[dataset.upper()]
-        return [{"target_score": t, "percentile": p} for t in targets for p in PERCENTILES]
+        return [{"target": t, "percentile": p} for t in targets for p in PERCENTILES]
 
     def fits(self, view: ViewLike) -> tuple[FloatArray, FloatArray]:
         """(mu, sigma) per problem from the first ``peek`` scores of ``view``."""
@@ -190,9 +190,9 @@ class OptScalePolicy:
             swept = PERCENTILES if self.percentile in PERCENTILES else (self.percentile,)
             table = _grid_quantile_table(mu.tobytes(), sigma.tobytes(), swept, self.max_n)
             quantiles = table[swept.index(self.percentile)]
-            n = first_reaching(quantiles, self.target_score)
+            n = first_reaching(quantiles, self.target)
         else:
-            n = min_samples(mu, sigma, self.target_score, self.percentile, max_n=self.max_n)
+            n = min_samples(mu, sigma, self.target, self.percentile, max_n=self.max_n)
         k_all = np.asarray(view.scores).shape[1]
         out: IntArray = np.minimum(np.maximum(n, self.peek), k_all).astype(np.int64)
         return out

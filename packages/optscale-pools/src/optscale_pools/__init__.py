@@ -21,6 +21,7 @@ from optscale_pools.atomic import (
     write_bytes_atomic,
     write_text_atomic,
 )
+from optscale_pools.bootstrap import Resampling, draw_resampling
 from optscale_pools.crossfit import CrossFitResult, cross_fit, select_cell
 from optscale_pools.download import ChecksumError, FetchError
 from optscale_pools.engine import Method, check_budgets, evaluate
@@ -47,6 +48,7 @@ from optscale_pools.replay import (
     replay,
 )
 from optscale_pools.selection import Selected, select_setting
+from optscale_pools.summary import Estimate, Headline, HeadlineRow, headline
 from optscale_pools.tidy import TidySamples, read_tidy, tidy_pool
 from optscale_pools.upstream import read_upstream_pool, upstream_record, write_upstream_pool
 from optscale_pools.view import make_view
@@ -77,10 +79,13 @@ __all__ = [
     "ChecksumError",
     "CrossFitResult",
     "CurvePoint",
+    "Estimate",
     "EvalPool",
     "Evaluation",
     "FetchError",
     "Grades",
+    "Headline",
+    "HeadlineRow",
     "Method",
     "NoSourceError",
     "OracleCurve",
@@ -90,6 +95,7 @@ __all__ = [
     "PoolView",
     "Prompts",
     "ReplayResult",
+    "Resampling",
     "SampleOrders",
     "Selected",
     "SettingPoint",
@@ -107,11 +113,13 @@ __all__ = [
     "cross_fit",
     "data_file",
     "draw_orders",
+    "draw_resampling",
     "evaluate",
     "extract_boxed",
     "fetch",
     "first_correct_prefix",
     "grade_pool",
+    "headline",
     "load_manifest",
     "load_params",
     "make_view",

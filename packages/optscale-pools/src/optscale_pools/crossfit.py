@@ -13,7 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from optscale_pools.bootstrap import N_RESAMPLES, percentile_interval, resample_counts
+from optscale_pools.bootstrap import (
+    N_RESAMPLES,
+    Resampling,
+    draw_resampling,
+    percentile_interval,
+)
 from optscale_pools.replay import ReplayResult
 
 
@@ -108,9 +113,8 @@ def cross_fit(
     if n_problems < 2:
         msg = f"cross-fitting needs at least 2 problems, got {n_problems}"
         raise ValueError(msg)
-    rng = np.random.default_rng(seed)
-    shuffled = rng.permutation(n_problems)
-    halves = (np.sort(shuffled[: n_problems // 2]), np.sort(shuffled[n_problems // 2 :]))
+    draws = draw_resampling(n_problems, seed=seed, n_resamples=n_resamples, halves=True)
+    halves = (draws.strata[0], draws.strata[1])
     chosen = (select_cell(results, halves[0]), select_cell(results, halves[1]))
     held_out = (halves[1], halves[0])
     accuracy = tuple(
@@ -119,7 +123,7 @@ def cross_fit(
     tokens = tuple(
         float(results[c].tokens[:, h].mean()) for c, h in zip(chosen, held_out, strict=True)
     )
-    replicates = _cross_fit_replicates(results, halves, rng, n_resamples)
+    replicates = _cross_fit_replicates(results, draws)
     return CrossFitResult(
         accuracy=(accuracy[0] + accuracy[1]) / 2,
         mean_tokens=(tokens[0] + tokens[1]) / 2,
@@ -132,25 +136,18 @@ def cross_fit(
 
 
 def _cross_fit_replicates(
-    results: Sequence[ReplayResult],
-    halves: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
-    rng: np.random.Generator,
-    n_resamples: int,
+    results: Sequence[ReplayResult], draws: Resampling
 ) -> npt.NDArray[np.float64]:
     """Replicates ``[2, B]`` (accuracy, tokens) of the cross-fitted estimate, selection included."""
     # [P, C]: per problem and cell, correct (order, problem) pairs and tokens summed over orders.
     hits = np.stack([r.correct.sum(axis=0) for r in results], axis=1).astype(np.float64)
     spent = np.stack([r.tokens.sum(axis=0) for r in results], axis=1)
     n_orders = results[0].correct.shape[0]
-    return fold_replicates(np.stack([hits, spent]), halves, n_orders, rng, n_resamples)
+    return fold_replicates(np.stack([hits, spent]), draws, n_orders)
 
 
 def fold_replicates(
-    totals: npt.NDArray[np.float64],
-    halves: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
-    n_orders: int,
-    rng: np.random.Generator,
-    n_resamples: int,
+    totals: npt.NDArray[np.float64], draws: Resampling, n_orders: int
 ) -> npt.NDArray[np.float64]:
     """Bootstrap replicates ``[S, B]`` of cross-fitted means, the selection redone in each.
 
@@ -161,17 +158,23 @@ def fold_replicates(
         shape ``[S, P, C]``. Metric 0 must be the correct count and metric 1 the tokens: the
         cell is chosen on them by the rule of [`select_cell`][optscale_pools.select_cell].
         Further metrics (e.g. samples paid) are reported for the same choices.
-    halves
-        The two halves of the problems.
-    n_orders, rng, n_resamples
-        Orders behind each total, the generator of the resampling, replicates ``B``.
+    draws
+        The shared draws; its two strata are the cross-fitting halves. In replicate ``b`` the
+        cell is chosen on half A's resample and measured on half B's, and vice versa, with the
+        very problems every other estimate of replicate ``b`` sees.
+    n_orders
+        Orders behind each total.
     """
-    sums = []
-    for half in halves:
-        counts = resample_counts(rng, half.size, n_resamples)  # [B, |half|]
-        sums.append((np.einsum("bp,spc->sbc", counts, totals[:, half]), half.size * n_orders))
-    replicates = np.zeros((totals.shape[0], n_resamples))
-    rows = np.arange(n_resamples)
+    if len(draws.strata) != 2:
+        msg = f"cross-fitting needs draws stratified by two halves, got {len(draws.strata)} strata"
+        raise ValueError(msg)
+    # per half: [S, B, C] resampled sums, and the (order, problem) pairs behind each
+    sums = [
+        (np.matmul(counts, totals[:, half]), half.size * n_orders)
+        for half, counts in zip(draws.strata, draws.counts, strict=True)
+    ]
+    replicates = np.zeros((totals.shape[0], draws.n_resamples))
+    rows = np.arange(draws.n_resamples)
     for select, measure in ((0, 1), (1, 0)):
         chosen = best_cells(sums[select][0][0], sums[select][0][1])
         replicates += sums[measure][0][:, rows, chosen] / sums[measure][1] / 2

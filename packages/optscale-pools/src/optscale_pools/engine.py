@@ -24,7 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from optscale_pools.bootstrap import N_RESAMPLES, bootstrap_means, percentile_interval
+from optscale_pools.bootstrap import (
+    N_RESAMPLES,
+    bootstrap_means,
+    draw_resampling,
+    percentile_interval,
+)
 from optscale_pools.engine_oracle import oracle_rows
 from optscale_pools.evaluation import (
     CurvePoint,
@@ -118,7 +123,9 @@ def evaluate(
     selection
         ``"crossfit"`` (default) or ``"test-set"`` (the paper's rule, optimistic).
     n_resamples
-        Bootstrap replicates per interval.
+        Bootstrap replicates ``B`` per interval. Every point resamples the problems with the
+        same draws (kept in each point's [`Selected`][optscale_pools.Selected]), so
+        statistics across curves can be bootstrapped replicate by replicate.
     progress
         Show a progress bar on stderr.
 
@@ -146,6 +153,11 @@ def evaluate(
         for m in methods
         if m not in runnable
     ]
+    # one set of bootstrap draws (and cross-fitting halves) for every point: replicate b of
+    # every method at every budget resamples the same problems
+    draws = draw_resampling(
+        pool.n_problems, seed=seed, n_resamples=n_resamples, halves=selection == "crossfit"
+    )
     curves: list[CurvePoint] = []
     settings: list[SettingPoint] = []
     bar = tqdm(
@@ -182,12 +194,12 @@ def evaluate(
                 )
                 for index, (setting, r) in enumerate(zip(method.grid, results, strict=True))
             ]
-            chosen = select_setting(results, selection, seed=seed, n_resamples=n_resamples)
+            chosen = select_setting(results, selection, draws=draws)
             texts = tuple(setting_text(method.grid[i]) for i in chosen.chosen)
             curves.append(CurvePoint(method.name, n, chosen, texts))
             bar.update()
     bar.close()
-    curves += oracle_rows(pool, groups, chosen_budgets, seed, n_resamples)
+    curves += oracle_rows(pool, groups, chosen_budgets, draws)
     return Evaluation(
         pool=pool.name,
         simulated=pool.simulated,

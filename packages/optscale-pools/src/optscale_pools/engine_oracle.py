@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from optscale_pools.bootstrap import Resampling
 from optscale_pools.evaluation import CurvePoint, EvalPool, Group
 from optscale_pools.oracle_stop import first_correct_prefix, running_best, running_majority
 from optscale_pools.selection import Selected, summarise
@@ -31,7 +32,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def oracle_rows(
-    pool: EvalPool, groups: Sequence[Group], budgets: Sequence[int], seed: int, n_resamples: int
+    pool: EvalPool, groups: Sequence[Group], budgets: Sequence[int], draws: Resampling
 ) -> list[CurvePoint]:
     """Return the oracle bound and oracle stops at every budget (BoN's only with scores).
 
@@ -69,8 +70,7 @@ def oracle_rows(
                 used = np.where(reached, first + 1, 1 if kind == BOUND else budget)
                 for metric, values in enumerate((reached, spent, used)):
                     metrics[metric][:, group.rows] = values
-            rng = np.random.default_rng(seed)
-            selected[kind, n] = summarise(metrics, "oracle", rng, n_resamples)
+            selected[kind, n] = summarise(metrics, "oracle", draws)
     return [CurvePoint(kind, n, selected[kind, n], ()) for kind in kinds for n in budgets]
 
 
