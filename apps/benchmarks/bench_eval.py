@@ -30,8 +30,11 @@ from optscale_apps.methods import catalogue, resolve
 from optscale_math import Decisions, Policy, PrefixPolicy, VerifyOrder, ViewLike
 from optscale_pools import EvalPool, Method, PoolView, evaluate
 
-SIZES = ((100, 16, 10), (200, 32, 10), (400, 32, 20))
-"""(problems, samples, orders) of the growth runs (every method)."""
+SIZES = ((50, 8, 5), (100, 8, 10), (100, 16, 10))
+"""(problems, samples, orders) of the growth runs (every method): P x R grows 4x, then K 2x.
+
+Small on purpose: the sequential OptScale rules and the batch budget re-fit a score law per
+wave and setting, and cost minutes already at the largest of these."""
 TARGET = (10_000, 256, 100)
 """(problems, samples, orders) of the target run."""
 SCALING = ("BoN", "SC", "ESC")

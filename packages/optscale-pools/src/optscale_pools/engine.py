@@ -39,6 +39,7 @@ from optscale_pools.evaluation import (
     Setting,
     SettingPoint,
     groups_of,
+    in_pool_order,
     setting_text,
 )
 from optscale_pools.protocol import Policy
@@ -245,14 +246,9 @@ def _combine(
     n_resamples: int,
 ) -> ReplayResult:
     """Put the groups' per-problem outcomes back in pool order, with fresh intervals."""
-    n_orders = parts[0].correct.shape[0]
-    correct = np.zeros((n_orders, pool.n_problems), dtype=bool)
-    tokens = np.zeros((n_orders, pool.n_problems))
-    n_used = np.zeros((n_orders, pool.n_problems), dtype=np.int64)
-    for group, part in zip(groups, parts, strict=True):
-        correct[:, group.rows] = part.correct
-        tokens[:, group.rows] = part.tokens
-        n_used[:, group.rows] = part.n_used
+    correct, tokens, n_used = in_pool_order(
+        pool, groups, [(part.correct, part.tokens, part.n_used) for part in parts]
+    )
     replicates = bootstrap_means(
         np.stack([correct.astype(np.float64), tokens]), np.random.default_rng(seed), n_resamples
     )

@@ -213,6 +213,23 @@ class OrderChunk:
         return permute(values, self.perms).reshape(-1, self.group.k)
 
 
+Outcomes = tuple[BoolArray, npt.NDArray[np.float64], npt.NDArray[np.int64]]
+"""Correct, tokens and samples paid per order and problem, ``[R, P]`` each."""
+
+
+def in_pool_order(pool: EvalPool, groups: Sequence[Group], parts: Sequence[Outcomes]) -> Outcomes:
+    """Put each group's outcomes (``[R, P_g]``) back in the pool's problem order."""
+    n_orders = parts[0][0].shape[0]
+    correct = np.zeros((n_orders, pool.n_problems), dtype=bool)
+    tokens = np.zeros((n_orders, pool.n_problems))
+    n_used = np.zeros((n_orders, pool.n_problems), dtype=np.int64)
+    for group, (hits, spent, used) in zip(groups, parts, strict=True):
+        correct[:, group.rows] = hits
+        tokens[:, group.rows] = spent
+        n_used[:, group.rows] = used
+    return correct, tokens, n_used
+
+
 def groups_of(pool: EvalPool, orders: int | None, seed: int) -> list[Group]:
     """Split ``pool`` into groups of equal ``K_p``, each cut to its own samples, orders drawn.
 

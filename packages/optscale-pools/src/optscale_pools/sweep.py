@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from optscale_math import Policy, PrefixDecisions, PrefixPolicy
 
-from optscale_pools.evaluation import EvalPool, Group
-from optscale_pools.replay import ReplayResult
+from optscale_pools.evaluation import EvalPool, Group, in_pool_order
+from optscale_pools.replay import ReplayResult, correctness_for
 
 if TYPE_CHECKING:
     from optscale_pools.engine import Method
@@ -111,19 +111,14 @@ def _result(
     pool: EvalPool, groups: Sequence[Group], n: int, name: str, states: Sequence[_State]
 ) -> ReplayResult:
     """One setting at budget ``n``, per order and problem in pool order."""
-    if len(groups) == 1:
-        correct = states[0].correct.copy()
-        tokens = states[0].tokens.copy()
-        n_used = np.minimum(states[0].outcome.stop, min(n, groups[0].k))
-    else:
-        n_orders = groups[0].n_orders
-        correct = np.zeros((n_orders, pool.n_problems), dtype=bool)
-        tokens = np.zeros((n_orders, pool.n_problems))
-        n_used = np.zeros((n_orders, pool.n_problems), dtype=np.int64)
-        for group, state in zip(groups, states, strict=True):
-            correct[:, group.rows] = state.correct
-            tokens[:, group.rows] = state.tokens
-            n_used[:, group.rows] = np.minimum(state.outcome.stop, min(n, group.k))
+    correct, tokens, n_used = in_pool_order(
+        pool,
+        groups,
+        [
+            (s.correct, s.tokens, np.minimum(s.outcome.stop, min(n, g.k)))
+            for g, s in zip(groups, states, strict=True)
+        ],
+    )
     return ReplayResult(
         name=name,
         accuracy=float(correct.mean()),
@@ -141,20 +136,12 @@ def _outcomes(group: Group, policies: Sequence[Policy]) -> list[_Outcome]:
 
     Each chunk of orders is built once and shared by all the policies (a method's settings).
     """
-    orders: list[str] = []
     runners: list[PrefixPolicy] = []
     for policy in policies:
         if not isinstance(policy, PrefixPolicy):
             msg = f"policy {policy.name!r} does not declare PrefixPolicy"
             raise TypeError(msg)
-        order: str = policy.verify_order  # checked: a runtime object may break its declaration
-        if order not in ("gold_pred", "pred_gold"):
-            msg = (
-                f"policy {policy.name!r}: verify_order must be 'gold_pred' or 'pred_gold', "
-                f"got {order!r}"
-            )
-            raise ValueError(msg)
-        orders.append(order)
+        correctness_for(policy, group)  # a clear error now for a bad verify_order
         runners.append(policy)
     problems = group.rows.size
     stops = [np.empty((group.n_orders, problems), dtype=np.int64) for _ in policies]
@@ -163,11 +150,9 @@ def _outcomes(group: Group, policies: Sequence[Policy]) -> list[_Outcome]:
     ]
     one = not all(policy.rows_independent for policy in policies)
     for chunk in group.order_chunks(CHUNK_CELLS, one=one):
-        for policy, runner, order, stop, hit in zip(
-            policies, runners, orders, stops, hits, strict=True
-        ):
+        for policy, runner, stop, hit in zip(policies, runners, stops, hits, strict=True):
             decided = _checked(policy.name, runner.run_prefixes(chunk.view), group.k, problems)
-            correct = chunk.correct_swapped if order == "pred_gold" else chunk.correct
+            correct = correctness_for(policy, chunk)
             picks = decided.picks
             running = (picks >= 0) & np.take_along_axis(correct, np.maximum(picks, 0), axis=1)
             span = slice(chunk.first_order, chunk.first_order + picks.shape[0] // problems)
