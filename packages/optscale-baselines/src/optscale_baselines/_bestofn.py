@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from optscale_math import running_best_pick
 
 from optscale_baselines._protocol import (
     BoolArray,
@@ -51,17 +52,6 @@ def upstream_bon_pick(scores: FloatArray, empty: BoolArray) -> IntArray:
     pick = np.where(positive_empty.any(axis=1), last_zeroed, 0)
     pick = np.where(kept_max > 0, kept_pick, pick)
     return pick.astype(np.int64)
-
-
-def running_bon_pick(scores: FloatArray, empty: BoolArray) -> IntArray:
-    """``[P, K]``: the `fair_bon_pick` of the first ``j + 1`` samples, at ``[p, j]``."""
-    usable = ~empty & np.isfinite(scores)
-    masked = np.where(usable, scores, -np.inf)
-    before = np.maximum.accumulate(masked, axis=1)
-    before = np.concatenate([np.full((masked.shape[0], 1), -np.inf), before[:, :-1]], axis=1)
-    improves = usable & (masked > before)  # strictly better: the first argmax stays on ties
-    columns = np.arange(masked.shape[1])
-    return np.maximum.accumulate(np.where(improves, columns, -1), axis=1).astype(np.int64)
 
 
 def fair_bon_pick(scores: FloatArray, empty: BoolArray) -> IntArray:
@@ -149,6 +139,6 @@ class BestOfN:
         view_width(view, self.n)
         raw = view.scores if self.score == "mean" else view.last_scores
         scores = np.asarray(raw, dtype=np.float64)[:, : self.n]
-        running = running_bon_pick(scores, np.asarray(view.empty, dtype=bool)[:, : self.n])
+        running = running_best_pick(scores, np.asarray(view.empty, dtype=bool)[:, : self.n])
         n_used = np.full(scores.shape[0], self.n, dtype=np.int64)
         return PrefixDecisions(n_used=n_used, picks=running)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from optscale_math import running_vote_pick
 
 from optscale_baselines._protocol import (
     Decisions,
@@ -23,7 +24,6 @@ from optscale_baselines._votes import (
     one_hot,
     prefix_labels,
     prefix_majority,
-    running_majority,
     vote_counts,
 )
 
@@ -61,7 +61,7 @@ class SelfConsistency(FixedBudgetPolicy):
         """Vote over the first ``j`` samples for every ``j <= n``, in one pass."""
         labels = prefix_labels(view, self.n, self.mode)
         n_used = np.full(labels.shape[0], self.n, dtype=np.int64)
-        return PrefixDecisions(n_used=n_used, picks=running_majority(labels))
+        return PrefixDecisions(n_used=n_used, picks=running_vote_pick(labels))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from optscale_math import running_vote_pick
 
 from optscale_baselines._protocol import (
     Decisions,
@@ -24,7 +25,6 @@ from optscale_baselines._votes import (
     cumulative_counts,
     prefix_labels,
     prefix_majority,
-    running_majority,
 )
 
 
@@ -95,7 +95,7 @@ class EarlyStoppingSC(RowPolicy):
         """
         labels = prefix_labels(view, self.max_n, self.mode, "max_n")
         n_used = window_stop(labels, self.window, self.max_n)
-        return PrefixDecisions(n_used=n_used, picks=running_majority(labels))
+        return PrefixDecisions(n_used=n_used, picks=running_vote_pick(labels))
 
 
 @dataclass(frozen=True)

@@ -187,28 +187,3 @@ def beta_stops(cum: CountArray, threshold: float, max_n: int) -> tuple[IntArray,
     fired = np.asarray(stop.any(axis=1), dtype=np.bool_)
     n_used = np.where(fired, stop.argmax(axis=1) + 1, max_n).astype(np.int64)
     return n_used, fired
-
-
-def running_majority(labels: IntArray) -> IntArray:
-    """``[P, K]``: the `prefix_majority` of the first ``j + 1`` samples, at ``[p, j]``.
-
-    One pass over the samples: adding a vote for label ``c`` can only make ``c`` the winner
-    (more votes, or as many and seen first), so the winner is updated without a recount.
-    """
-    problems, k = labels.shape
-    counts = np.zeros((problems, k), dtype=np.int64)
-    winner = np.full(problems, -1, dtype=np.int64)
-    top = np.zeros(problems, dtype=np.int64)
-    picks = np.empty((problems, k), dtype=np.int64)
-    rows = np.arange(problems)
-    for j in range(k):
-        label = labels[:, j]
-        voting = rows[label != NOT_VOTING]
-        cast = label[voting]
-        counts[voting, cast] += 1
-        votes = counts[voting, cast]
-        wins = (votes > top[voting]) | ((votes == top[voting]) & (cast < winner[voting]))
-        winner[voting[wins]] = cast[wins]
-        top[voting[wins]] = votes[wins]
-        picks[:, j] = winner
-    return picks

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         OptScalePolicy,
         best_of_first,
     )
+    from optscale_math._running import running_best_pick, running_vote_pick
     from optscale_math._sizing import min_samples
     from optscale_math._truncnorm import TruncatedNormal01
     from optscale_math._upstream import (
@@ -94,6 +95,7 @@ _LAZY = {
         "_policy",
     ),
     "min_samples": "_sizing",
+    **dict.fromkeys(("running_best_pick", "running_vote_pick"), "_running"),
     "TruncatedNormal01": "_truncnorm",
     **dict.fromkeys(
         ("SIGMA_FLOOR", "upstream_fit", "upstream_grid_quantiles", "upstream_min_samples"),
@@ -139,6 +141,8 @@ __all__ = [
     "fit_mle",
     "min_samples",
     "neg_log_likelihood",
+    "running_best_pick",
+    "running_vote_pick",
     "upstream_fit",
     "upstream_grid_quantiles",
     "upstream_min_samples",
