@@ -125,9 +125,12 @@ def run_whole(n_problems: int, n_samples: int, n_orders: int, names: list[str]) 
     """One evaluation of ``names`` with the oracles, as a user runs it; seconds and peak RSS."""
     pool = simulated_pool(n_problems, n_samples)
     methods, _ = resolve(names, catalogue(), has_priors=True)
+    seconds = _timed(pool, methods, n_orders)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
-        "seconds": _timed(pool, methods, n_orders),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
     }
 
 
@@ -191,7 +194,8 @@ def main() -> None:
     left_out = [name for name in rows[-1]["methods"] if name not in SCALING]
     print(
         f"TARGET P={problems} K={samples} R={orders}, every N in 1..{samples}, one evaluation: "
-        f"{row['seconds']:.0f} s, peak RSS {row['peak_rss_mib']:.0f} MiB; "
+        f"{row['seconds']:.0f} s wall, {row['cpu_seconds']:.0f} s CPU (the process's own, "
+        f"whatever else runs on the machine), peak RSS {row['peak_rss_mib']:.0f} MiB; "
         f"methods at full size: {', '.join(SCALING)} and the oracles; "
         f"not run at full size (see the extrapolation above): {', '.join(left_out)}"
     )
