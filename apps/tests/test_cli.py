@@ -51,15 +51,24 @@ def test_paper_mode_end_to_end(
         diff = float(row["accuracy (%)"]) - float(row["published (%)"])
         assert abs(diff - float(row["diff (pts)"])) < 0.051
     curves = _csv(folder / "curves.csv")
+    assert {row["selection"] for row in curves} == {"test-set"}  # the paper's rule, labelled
+    dsc_default = "overhead_prefix=5"
     by_method: dict[str, list[int]] = {}
     for row in curves:
-        if row["setting"] != "dsc_default":
-            by_method.setdefault(row["method"], []).append(int(row["N"]))
+        if row["settings"] != dsc_default:
+            by_method.setdefault(row["method"], []).append(int(row["n"]))
+    every_n = ("BoN", "SC", "ESC", "ASC", "DSC", "oracle", "oracle-stop BoN", "oracle-stop SC")
     assert by_method == {
-        m: list(range(1, 65)) for m in ("BoN", "SC", "ESC", "ASC", "DSC", "MR-Thinking")
+        **{m: list(range(1, 65)) for m in (*every_n, "MR-Thinking")},
+        **{m: [8, 16, 32, 64] for m in ("OptScale^0", "OptScale^t")},
     }
-    default = [(row["method"], row["N"]) for row in curves if row["setting"] == "dsc_default"]
+    default = [(row["method"], row["n"]) for row in curves if row["settings"] == dsc_default]
     assert default == [("DSC", "64")]  # upstream's default run, kept beside its sweep
+    for row in table:  # the table's OptScale rows are the engine's choice on the test set
+        if row["method"].startswith("OptScale"):
+            (chosen,) = [c for c in curves if (c["method"], c["n"]) == (row["method"], row["N"])]
+            assert chosen["rule"] == "test-set"
+            assert f"{float(chosen['accuracy_pct']):.1f}" == row["accuracy (%)"]
     cells = _csv(folder / "optscale_cells.csv")
     assert len(cells) == 2 * 4 * 48
     assert {(row["max_N"], row["peek"]) for row in cells} == {

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from optscale_apps.datasets import DATASETS, PAPER_NS
 from optscale_apps.published import load_published, read_table
-from optscale_apps.records import METHODS, OptScaleCell, best_cell
+from optscale_apps.records import METHODS, OptScaleCell
 from optscale_apps.report import paper_table, selected_points
 
 Locate = Callable[[str], Path]
@@ -18,7 +18,8 @@ def test_published_curves_and_cells_rebuild_the_published_table(key: str, locate
     """The per-N files and the notebook grids, with the paper's selection rule, give its table."""
     spec = DATASETS[key]
     published = load_published(spec, locate)
-    table = paper_table(spec, False, published.curves, published.cells, published)
+    ours = [*published.curves, *selected_points(published.cells)]
+    table = paper_table(spec, False, ours, published)
     assert len(table.rows) == len(METHODS) * len(PAPER_NS)
     for row in table.rows:
         assert row[4] == "+0.0", row
@@ -52,7 +53,7 @@ def test_without_the_notebook_figures_the_grid_is_upstreams_and_no_cells_are_pub
         assert published.targets == UPSTREAM_TARGETS[DATASETS[key].upstream]
         assert published.percentiles == PERCENTILES
         assert published.panels == tuple(zip(PANELS, PEEKS, strict=True))
-        table = paper_table(DATASETS[key], True, published.curves, [], published)
+        table = paper_table(DATASETS[key], True, published.curves, published)
         assert all(row[9] is None for row in table.rows)  # no published setting to show
     assert "no published OptScale grid cells" in capsys.readouterr().err
 
@@ -67,18 +68,18 @@ def test_any_other_failure_to_read_the_notebook_figures_is_an_error(locate: Loca
         load_published(DATASETS["aime24"], missing)
 
 
-def test_best_cell_prefers_accuracy_then_fewer_tokens() -> None:
-    def cell(acc: float, tokens: float, target: float) -> OptScaleCell:
-        return OptScaleCell("MLE", 8, 3, target, 0.1, acc, tokens)
+def test_published_selection_prefers_accuracy_then_fewer_tokens_then_the_first() -> None:
+    def cell(acc: float, tokens: float, target: float, max_n: int = 8) -> OptScaleCell:
+        return OptScaleCell("MLE", max_n, 3, target, 0.1, acc, tokens)
 
     cells = [cell(0.5, 10, 0.7), cell(0.6, 30, 0.75), cell(0.6, 20, 0.8), cell(0.6, 20, 0.85)]
-    assert best_cell(cells).target == 0.8
+    cells.append(cell(0.1, 5, 0.9, max_n=16))
     points = selected_points(cells)
-    assert [(p.method, p.n, p.accuracy, p.mean_tokens) for p in points] == [
-        ("OptScale^0", 8, 0.6, 20)
+    assert [(p.method, p.n, p.setting, p.accuracy, p.mean_tokens) for p in points] == [
+        ("OptScale^0", 8, "peek=3, target=0.8, pct=0.1", 0.6, 20),
+        ("OptScale^0", 16, "peek=3, target=0.9, pct=0.1", 0.1, 5),
     ]
-    with pytest.raises(ValueError, match="no OptScale cell"):
-        best_cell([])
+    assert selected_points([]) == []
 
 
 def test_unknown_table_row_is_named(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ def test_bon_and_self_consistency_match_the_published_rows(
     published = load_published(DATASETS["aime24"], locate)
     with (folder / "curves.csv").open(newline="") as handle:
         ours = {
-            int(row["N"]): float(row["accuracy_pct"]) / 100
+            int(row["n"]): float(row["accuracy_pct"]) / 100
             for row in csv.DictReader(handle)
             if row["method"] == method
         }

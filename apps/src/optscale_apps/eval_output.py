@@ -26,8 +26,8 @@ from optscale_apps.eval_report import (
     problem_rows,
     setting_rows,
     summary_rows,
-    write_csv,
 )
+from optscale_apps.tables import write_rows_csv
 
 FILES = (
     "curves.csv",
@@ -178,13 +178,13 @@ def write_outputs(evaluation: Evaluation, out_dir: Path, notices: Sequence[str])
     """Write every file into ``out_dir`` at once; return the headline lines."""
     head = headline(evaluation)
     with atomic_folder(out_dir) as staging:
-        write_csv(staging / "curves.csv", CURVE_COLUMNS, curve_rows(evaluation))
-        write_csv(staging / "settings.csv", SETTING_COLUMNS, setting_rows(evaluation))
-        write_csv(staging / "per_problem.csv", PROBLEM_COLUMNS, problem_rows(evaluation))
+        write_rows_csv(staging / "curves.csv", CURVE_COLUMNS, curve_rows(evaluation))
+        write_rows_csv(staging / "settings.csv", SETTING_COLUMNS, setting_rows(evaluation))
+        write_rows_csv(staging / "per_problem.csv", PROBLEM_COLUMNS, problem_rows(evaluation))
         summary = [] if head is None else summary_rows(evaluation, head)
-        write_csv(staging / "summary.csv", SUMMARY_COLUMNS, summary)
+        write_rows_csv(staging / "summary.csv", SUMMARY_COLUMNS, summary)
         accuracy = [] if head is None else accuracy_rows(evaluation, head)
-        write_csv(staging / "accuracy_at_tokens.csv", ACCURACY_COLUMNS, accuracy)
+        write_rows_csv(staging / "accuracy_at_tokens.csv", ACCURACY_COLUMNS, accuracy)
         (staging / "summary.md").write_text(_markdown(evaluation, head, notices), "utf-8")
         plot_accuracy(evaluation, staging / ACCURACY_PLOT)
         plot_samples(evaluation, staging / SAMPLES_PLOT)

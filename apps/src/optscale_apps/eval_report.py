@@ -7,19 +7,16 @@ SIMULATED.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Sequence
-from pathlib import Path
+from optscale_pools import CurvePoint, Estimate, Evaluation, Headline
 
-from optscale_pools import Estimate, Evaluation, Headline
-
-Cell = str | int | float
+from optscale_apps.tables import Cell
 
 CURVE_COLUMNS = (
     "pool", "pool_kind", "selection", "method", "n", "accuracy_pct", "accuracy_low_pct",
     "accuracy_high_pct", "mean_samples", "samples_low", "samples_high", "mean_tokens",
-    "tokens_low", "tokens_high", "rule", "settings",
+    "tokens_low", "tokens_high", "rule", "settings", "accuracy",
 )  # fmt: skip
+"""Columns of every ``curves.csv`` (optscale-eval, and optscale-reproduce in both modes)."""
 SETTING_COLUMNS = (
     "pool", "pool_kind", "method", "n", "index", "setting", "accuracy_pct", "mean_samples",
     "mean_tokens", "chosen",
@@ -48,29 +45,28 @@ def kind(evaluation: Evaluation) -> str:
     return "SIMULATED" if evaluation.simulated else "REAL"
 
 
-def _cell(value: Cell) -> str:
-    return repr(value) if isinstance(value, float) else str(value)
+def is_oracle(point: CurvePoint) -> bool:
+    """Tell the engine's oracle curves (the bound and the oracle stops) from a method's."""
+    return point.method.startswith("oracle")
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-    """Write ``rows`` under ``columns`` (floats as ``repr``, which reads back exactly)."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([_cell(v) for v in row] for row in rows)
+def curve_rows(evaluation: Evaluation, *, oracle: bool = True) -> list[list[Cell]]:
+    """Rows of ``curves.csv``: one per method and budget, and per oracle curve unless ``oracle``.
 
-
-def curve_rows(evaluation: Evaluation) -> list[list[Cell]]:
-    """One row per method (and oracle) and budget."""
+    Accuracy in percent with its interval, like the tables; the last column is the fraction
+    itself, exactly as computed, for comparing with another tool's numbers float for float.
+    """
     rows: list[list[Cell]] = []
     for point in evaluation.curves:
+        if not oracle and is_oracle(point):
+            continue
         s = point.selected
         rows.append(
             [
                 evaluation.pool, kind(evaluation), evaluation.selection, point.method, point.n,
                 100 * s.accuracy, 100 * s.accuracy_ci[0], 100 * s.accuracy_ci[1],
                 s.mean_samples, *s.samples_ci, s.mean_tokens, *s.tokens_ci, s.rule,
-                " | ".join(point.settings),
+                " | ".join(point.settings), s.accuracy,
             ]
         )  # fmt: skip
     return rows

@@ -9,13 +9,12 @@ the engine's inputs and turns its output into the table's records.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 from optscale_pools import CurvePoint as EngineCurve
-from optscale_pools import EvalPool, Evaluation, Method, evaluate
+from optscale_pools import Evaluation, Method, evaluate
 
 from optscale_apps.datasets import table_budgets
+from optscale_apps.eval_report import is_oracle
 from optscale_apps.loaded import LoadedPools, oracle_curve
 from optscale_apps.methods import catalogue, resolve
 from optscale_apps.published import Published
@@ -32,16 +31,6 @@ class FairResult:
     points: list[FairPoint]
     oracle: list[CurvePoint]
     evaluations: list[Evaluation]
-
-
-def _eval_pool(view: Any, grades: Any, name: str, simulated: bool) -> EvalPool:
-    return EvalPool(
-        name=name,
-        view=view,
-        correct=np.asarray(grades.correct, dtype=bool),
-        correct_swapped=np.asarray(grades.correct_swapped, dtype=bool),
-        simulated=simulated,
-    )
 
 
 def _mr_thinking() -> Method:
@@ -83,15 +72,13 @@ def run_fair(
     specs = catalogue(grid, dict(published.panels))
     has_priors = bool((loaded.view.prior_mu == loaded.view.prior_mu).all())
     methods, _ = resolve(TABLE_METHODS, specs, has_priors=has_priors)
-    pool = _eval_pool(loaded.view, loaded.grades, name, loaded.simulated)
+    pool = loaded.eval_pool(name)
     evaluations = [
         evaluate(pool, methods, budgets=budgets, orders=orders, seed=seed, progress=progress)
     ]
     if loaded.seq_view is not None:
-        seq = _eval_pool(loaded.seq_view, loaded.seq_grades, name, loaded.simulated)
+        seq = loaded.eval_pool(name, sequential=True)
         seq_budgets = [n for n in budgets if n <= seq.max_k]
         evaluations.append(evaluate(seq, [_mr_thinking()], budgets=seq_budgets, orders=None))
-    points = [
-        fair_point(p) for e in evaluations for p in e.curves if not p.method.startswith("oracle")
-    ]
+    points = [fair_point(p) for e in evaluations for p in e.curves if not is_oracle(p)]
     return FairResult(points, oracle_curve(loaded, orders=orders, seed=seed), evaluations)

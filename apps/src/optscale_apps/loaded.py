@@ -1,4 +1,4 @@
-"""Pools read, graded and turned into views, and the one call that evaluates a policy on them."""
+"""Pools read, graded and turned into views, and handed to the evaluation engine."""
 
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ from optscale_apps.inputs import PoolInputs, Priors
 from optscale_apps.records import CurvePoint
 
 if TYPE_CHECKING:
-    from optscale_pools import SampleOrders
-
-PAPER_RESAMPLES = 200
-"""Bootstrap replicates in paper mode, where intervals are not reported (keeps replays cheap)."""
+    from optscale_pools import EvalPool
 
 
 @dataclass(frozen=True)
@@ -47,6 +44,27 @@ class LoadedPools:
     def n_problems(self) -> int:
         """Problems in the pool."""
         return int(self.view.n_problems)
+
+    def eval_pool(self, name: str, *, sequential: bool = False) -> EvalPool:
+        """Return the parallel (or sequential) pool as the engine takes it, named ``name``.
+
+        Raises
+        ------
+        ValueError
+            If ``sequential`` and this run has no sequential pool.
+        """
+        from optscale_pools import EvalPool
+
+        view, grades = (self.seq_view, self.seq_grades) if sequential else (self.view, self.grades)
+        if view is None or grades is None:
+            raise ValueError("this run has no sequential pool")
+        return EvalPool(
+            name=name,
+            view=view,
+            correct=np.asarray(grades.correct, dtype=np.bool_),
+            correct_swapped=np.asarray(grades.correct_swapped, dtype=np.bool_),
+            simulated=self.simulated,
+        )
 
 
 def _grade_and_view(
@@ -105,32 +123,6 @@ def load_pools(
         )
         seq_grades, seq_view = _grade_and_view(seq_pool, mode, None, cache_dir)
     return LoadedPools(view, grades, seq_view, seq_grades, simulated, tuple(pool.problems))
-
-
-def evaluate(
-    loaded: LoadedPools,
-    policy: Any,
-    *,
-    sequential: bool = False,
-    orders: int | SampleOrders | None = None,
-    seed: int = 0,
-) -> Any:
-    """Replay ``policy`` on the parallel (or sequential) pool against the right correctness.
-
-    Whether sample orders are stacked into one call is the policy's ``rows_independent``.
-    """
-    from optscale_pools import correctness_for, replay
-
-    view, grades = (loaded.view, loaded.grades)
-    if sequential:
-        view, grades = (loaded.seq_view, loaded.seq_grades)
-    if view is None:
-        raise ValueError(f"{policy.name}: this run has no sequential pool")
-    from optscale_pools.bootstrap import N_RESAMPLES
-
-    resamples = PAPER_RESAMPLES if orders is None else N_RESAMPLES
-    correct = np.asarray(correctness_for(policy, grades))
-    return replay(policy, view, correct, orders=orders, seed=seed, n_resamples=resamples)
 
 
 def oracle_curve(

@@ -57,14 +57,3 @@ class FairPoint:
     accuracy: Interval
     mean_tokens: Interval
     setting: str
-
-
-def best_cell(cells: list[OptScaleCell]) -> OptScaleCell:
-    """Apply the paper's selection rule: the highest accuracy, ties to the fewest mean tokens.
-
-    Upstream (``results/gen_csv_table.py``) applies it to TEST accuracy; paper mode keeps that.
-    Remaining ties go to the first cell in grid order.
-    """
-    if not cells:
-        raise ValueError("no OptScale cell to select from")
-    return min(cells, key=lambda cell: (-cell.accuracy, cell.mean_tokens))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from optscale_pools import Evaluation
+from optscale_pools import Evaluation, best_setting
 
 from optscale_apps.datasets import PAPER_NS, DatasetSpec
 from optscale_apps.published import Published
@@ -15,7 +15,6 @@ from optscale_apps.records import (
     CurvePoint,
     FairPoint,
     OptScaleCell,
-    best_cell,
 )
 from optscale_apps.tables import Cell, Table
 
@@ -32,16 +31,6 @@ PAPER_COLUMNS = (
     "published setting",
 )
 FAIR_COLUMNS = ("method", "N", "accuracy (%)", "95% CI (%)", "mean tokens", "95% CI", "setting")
-CURVE_COLUMNS = (
-    "pool",
-    "pool_kind",
-    "method",
-    "setting",
-    "N",
-    "accuracy",
-    "accuracy_pct",
-    "mean_tokens",
-)
 CELL_COLUMNS = (
     "pool",
     "pool_kind",
@@ -75,20 +64,24 @@ def caption(spec: DatasetSpec, mode: str, simulated: bool, extra: str = "") -> s
     return f"{text}; {extra}" if extra else text
 
 
-def cell_setting(cell: OptScaleCell) -> str:
-    """Short text of an OptScale cell's hyperparameters."""
-    return f"peek={cell.peek}, target={cell.target:g}, pct={cell.percentile:g}"
+def setting_text(peek: int, target: float, percentile: float) -> str:
+    """Short text of an OptScale setting in the paper's tables."""
+    return f"peek={peek}, target={target:g}, pct={percentile:g}"
 
 
 def selected_points(cells: Sequence[OptScaleCell]) -> list[CurvePoint]:
-    """List the paper's selected OptScale point per variant and panel, as curve points."""
+    """List the cell the paper reports per variant and panel of a reported grid, as points.
+
+    For reported grids (the published cells): the paper's rule picks from their numbers
+    ([`best_setting`][optscale_pools.best_setting]). This run's choice comes from the engine.
+    """
     points = []
     for method, variant in OPTSCALE_VARIANTS.items():
         for max_n in sorted({c.max_n for c in cells if c.variant == variant}):
-            cell = best_cell([c for c in cells if c.variant == variant and c.max_n == max_n])
-            points.append(
-                CurvePoint(method, cell_setting(cell), max_n, cell.accuracy, cell.mean_tokens)
-            )
+            panel = [c for c in cells if c.variant == variant and c.max_n == max_n]
+            cell = panel[best_setting([c.accuracy for c in panel], [c.mean_tokens for c in panel])]
+            setting = setting_text(cell.peek, cell.target, cell.percentile)
+            points.append(CurvePoint(method, setting, max_n, cell.accuracy, cell.mean_tokens))
     return points
 
 
@@ -99,18 +92,15 @@ def _at(points: Sequence[CurvePoint], method: str, n: int) -> CurvePoint | None:
 def paper_table(
     spec: DatasetSpec,
     simulated: bool,
-    curves: Sequence[CurvePoint],
-    cells: Sequence[OptScaleCell],
+    ours: Sequence[CurvePoint],
     published: Published,
     budgets: Sequence[int] = PAPER_NS,
 ) -> Table:
     """Paper mode: every method at the ``budgets``, next to the published number and the difference.
 
-    Baseline rows read this run's curves at N; OptScale rows apply the paper's selection rule
-    (best test accuracy, ties to the fewest tokens) to this run's grid. Methods this run did not
-    produce are left out.
+    ``ours`` holds this run's points: the baselines' curves and OptScale's setting chosen by the
+    paper's rule on the test set, per panel. Methods this run did not produce are left out.
     """
-    ours = [*curves, *selected_points(cells)]
     theirs = selected_points(published.cells)
     rows: list[list[Cell]] = []
     for n in budgets:
@@ -167,15 +157,6 @@ def fair_table(
             )
     note = f"{orders} random sample orders, hyperparameters cross-fitted"
     return Table(caption(spec, "fair", simulated, note), _kind(simulated), FAIR_COLUMNS, rows)
-
-
-def curve_rows(curves: Sequence[CurvePoint], pool: str, simulated: bool) -> list[list[Cell]]:
-    """Rows of ``curves.csv``: accuracy as upstream's fraction (exact) and in percent."""
-    kind = _kind(simulated)
-    return [
-        [pool, kind, p.method, p.setting, p.n, p.accuracy, 100 * p.accuracy, p.mean_tokens]
-        for p in curves
-    ]
 
 
 def cell_rows(cells: Sequence[OptScaleCell], pool: str, simulated: bool) -> list[list[Cell]]:

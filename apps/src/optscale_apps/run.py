@@ -13,8 +13,7 @@ from pathlib import Path
 from optscale_pools import atomic_folder
 
 from optscale_apps.datasets import DatasetSpec, table_budgets
-from optscale_apps.eval_report import CURVE_COLUMNS as EVAL_CURVE_COLUMNS
-from optscale_apps.eval_report import curve_rows as eval_curve_rows
+from optscale_apps.eval_report import CURVE_COLUMNS, curve_rows
 from optscale_apps.fair import run_fair
 from optscale_apps.inputs import Priors, choose_priors, resolve_pools
 from optscale_apps.loaded import LoadedPools, load_pools
@@ -23,10 +22,8 @@ from optscale_apps.plots import plot_fair, plot_paper
 from optscale_apps.published import Published, load_published
 from optscale_apps.report import (
     CELL_COLUMNS,
-    CURVE_COLUMNS,
     FAIR_CELL_COLUMNS,
     cell_rows,
-    curve_rows,
     fair_cell_rows,
     fair_table,
     paper_table,
@@ -100,14 +97,14 @@ def _write_paper(
     config: RunConfig, loaded: LoadedPools, published: Published, out: Path
 ) -> list[Path]:
     k = _check_k(loaded, published)
-    result = run_paper(loaded, published)
-    table = paper_table(
-        config.spec, loaded.simulated, result.curves, result.cells, published, table_budgets(k)
-    )
+    result = run_paper(loaded, published, config.spec.upstream)
+    ours = [*result.curves, *result.selected]
+    table = paper_table(config.spec, loaded.simulated, ours, published, table_budgets(k))
     written = write_table(table, out)
+    main, *others = result.evaluations  # the oracle curves of the parallel pool's curves only
+    curves = curve_rows(main) + [row for e in others for row in curve_rows(e, oracle=False)]
+    write_rows_csv(out / "curves.csv", CURVE_COLUMNS, curves)
     name, simulated = config.spec.upstream, loaded.simulated
-    curves = [*result.curves, result.dsc_default]  # the default run is in the CSV only
-    write_rows_csv(out / "curves.csv", CURVE_COLUMNS, curve_rows(curves, name, simulated))
     write_rows_csv(
         out / "optscale_cells.csv", CELL_COLUMNS, cell_rows(result.cells, name, simulated)
     )
@@ -116,7 +113,7 @@ def _write_paper(
     plot_paper(
         out / PLOT_FILE,
         title=f"{config.spec.upstream}, paper mode: {kind}",
-        ours=(result.curves, result.cells, selected_points(result.cells)),
+        ours=(result.curves, result.cells, result.selected),
         published=(published.curves, published.cells, selected_points(published.cells)),
         oracle=result.oracle,
         ours_label=f"this run ({kind})",
@@ -132,8 +129,9 @@ def _write_fair(
     budgets = table_budgets(int(loaded.view.n_samples))
     table = fair_table(config.spec, loaded.simulated, result.points, config.orders, budgets)
     written = write_table(table, out)
-    curves = [row for e in result.evaluations for row in eval_curve_rows(e)]
-    write_rows_csv(out / "curves.csv", EVAL_CURVE_COLUMNS, curves)
+    main, *others = result.evaluations  # the oracle curves of the parallel pool only
+    curves = curve_rows(main) + [row for e in others for row in curve_rows(e, oracle=False)]
+    write_rows_csv(out / "curves.csv", CURVE_COLUMNS, curves)
     cells = [row for e in result.evaluations for row in fair_cell_rows(e)]
     write_rows_csv(out / "optscale_cells.csv", FAIR_CELL_COLUMNS, cells)
     written += [out / "curves.csv", out / "optscale_cells.csv"]

@@ -121,6 +121,27 @@ def test_paper_sweep_matches_upstream_loop(seed):
     assert any(d.easy.any() and not d.easy.all() for d in sweep)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_sweep_stream_gives_each_size_its_place_in_upstreams_loop(seed):
+    """Each sweep size alone, on the sweep stream, equals that size of upstream's one-stream run."""
+    view = tied_view(seed, 30, 24)
+    texts = [f"problem {(11 * p) % 30:02d}" for p in range(30)]
+    oracle_rng = random.Random(42)
+    dsc_paper(view, 24, oracle_rng, 5, texts)  # the default run comes first on the stream
+    for m in range(1, 25):
+        want = dsc_paper(view, m, oracle_rng, 4, texts)
+        got = DifficultyAdaptiveSC(m, "paper", problems=texts, stream="sweep").run(view)
+        assert got.n_used.tolist() == want.n_used
+        assert [answer_of(view, p, got.pick[p]) for p in range(30)] == want.answers
+        assert got.easy.tolist() == want.easy
+        assert got.extra_tokens == want.overhead
+
+
+def test_stream_must_be_named():
+    with pytest.raises(ValueError, match="stream must be 'fresh' or 'sweep'"):
+        DifficultyAdaptiveSC(8, stream="shared")
+
+
 def tied_view(seed, problems, k):
     """``graded_view`` with scores on a coarse grid: many problems share a mean score."""
     view = graded_view(seed, problems, k)

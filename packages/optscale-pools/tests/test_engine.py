@@ -14,6 +14,7 @@ from optscale_pools import (
     EvalPool,
     Method,
     PoolView,
+    best_setting,
     check_budgets,
     cross_fit,
     evaluate,
@@ -99,6 +100,78 @@ def test_test_set_rule_reports_the_best_setting_on_all_problems() -> None:
     assert chosen.chosen == (best,)
     assert chosen.accuracy == pytest.approx(results[best].accuracy)
     assert chosen.accuracy_ci[0] <= chosen.accuracy_ci[1]
+
+
+def test_kept_per_problem_samples_are_each_settings_own() -> None:
+    rng = np.random.default_rng(4)
+    pool = pool_of(rng, 12, 6)
+    plain = evaluate(pool, [METHOD], budgets=[6], orders=3, seed=1, n_resamples=20)
+    assert all(s.per_problem_samples is None for s in plain.settings)
+    kept = evaluate(
+        pool, [METHOD], budgets=[6], orders=3, seed=1, n_resamples=20, keep_per_problem=True
+    )
+    assert [(s.accuracy, s.mean_tokens) for s in kept.settings] == [
+        (s.accuracy, s.mean_tokens) for s in plain.settings
+    ]
+    for point, setting in zip(kept.settings, METHOD.grid, strict=True):
+        alone = replay(make(6, setting), pool.view, pool.correct, orders=3, seed=1)
+        assert point.per_problem_samples is not None
+        np.testing.assert_array_equal(point.per_problem_samples, alone.n_used.mean(axis=0))
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=12))
+def test_best_setting_is_the_first_most_accurate_cheapest(cells: list[tuple[int, int]]) -> None:
+    accuracy = [a / 4 for a, _ in cells]
+    tokens = [10.0 * t for _, t in cells]
+    want = min(range(len(cells)), key=lambda i: (-accuracy[i], tokens[i], i))
+    assert best_setting(accuracy, tokens) == want
+
+
+def test_best_setting_refuses_mismatched_numbers() -> None:
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        best_setting([0.5, 0.6], [10.0])
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        best_setting([], [])
+
+
+@dataclass(frozen=True)
+class WithOverhead:
+    """Pays ``n`` samples, picks the first, and charges ``extra`` tokens for the whole pool."""
+
+    n: int
+    extra: float
+    name: str = "overhead"
+    rows_independent: bool = False
+    verify_order: str = "gold_pred"
+
+    @classmethod
+    def grid(cls) -> list[dict[str, object]]:
+        return [{"extra": 1.0}, {"extra": 2.0}]
+
+    def run(self, view: PoolView) -> Decisions:
+        rows = view.scores.shape[0]
+        n_used = np.full(rows, self.n, dtype=np.int64)
+        return Decisions(
+            n_used=n_used, pick=np.zeros(rows, dtype=np.int64), extra_tokens=self.extra
+        )
+
+
+@pytest.mark.parametrize("selection", ["test-set", "crossfit"])
+def test_extra_tokens_are_added_to_the_total_and_averaged_once(selection: str) -> None:
+    rng = np.random.default_rng(5)
+    pool = pool_of(rng, 30, 4)
+    for grid in ([{"extra": 1.0}], WithOverhead.grid()):
+        method = Method("overhead", lambda n, s: WithOverhead(n, float(s["extra"])), grid)  # type: ignore[arg-type]
+        result = evaluate(pool, [method], budgets=[3], orders=None, selection=selection)  # type: ignore[arg-type]
+        (point,) = [p for p in result.curves if p.method == "overhead"]
+        if point.selected.rule == "crossfit":
+            continue  # two halves: no single replay's total to report
+        extra = float(grid[point.selected.chosen[0]]["extra"])  # type: ignore[arg-type]
+        total = int(pool.view.tokens[:, :3].sum())
+        upstream = (total + extra) / 30  # upstream: one sum, one division
+        assert point.selected.mean_tokens == upstream
+    spread = float(np.mean(pool.view.tokens[:, :3].sum(axis=1) + 1.0 / 30))
+    assert spread != (int(pool.view.tokens[:, :3].sum()) + 1.0) / 30  # the order matters here
 
 
 def test_evaluate_covers_every_budget_and_stays_within_it() -> None:

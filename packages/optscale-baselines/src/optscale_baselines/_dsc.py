@@ -42,6 +42,8 @@ PAPER_SEED = 42
 """Seed of upstream's ``random.seed`` before the default run and the sweep."""
 
 Difficulty = Literal["first_score", "prior"]
+Stream = Literal["fresh", "sweep"]
+"""Paper mode's random stream: a fresh ``random.Random(42)``, or upstream's sweep stream."""
 
 
 def _window_agrees(labels: IntArray, table: BoolArray) -> bool:
@@ -84,6 +86,24 @@ def _binary_search(
     return easy, easy_midpoints, judged
 
 
+def _paper_judge(
+    labels: IntArray, order: IntArray, rng: random.Random, k: int, m: int
+) -> Callable[[int], bool]:
+    """Upstream's easy judge of sorted problem ``j`` at size ``m``: a draw, then the Beta rule.
+
+    Every judgement draws ``m`` of the ``k`` answers from ``rng``, whatever its outcome.
+    """
+    table = beta_stop_table(THRESHOLD, SAMPLE_WINDOW)
+
+    def judge(j: int) -> bool:
+        drawn = rng.sample(range(k), m)
+        if m <= SAMPLE_WINDOW:
+            return m == SAMPLE_WINDOW
+        return _window_agrees(labels[order[j], drawn[:SAMPLE_WINDOW]], table)
+
+    return judge
+
+
 @dataclass(frozen=True)
 class DifficultyAdaptiveSC(RowPolicy):
     r"""DSC: rank problems by difficulty, give easy ones 1 sample and the rest ASC's stop.
@@ -106,6 +126,14 @@ class DifficultyAdaptiveSC(RowPolicy):
         Paper mode only: the problem texts, one per view row (a view carries no text). Upstream
         sorts ``(difficulty, problem text, ...)`` tuples, so problems of equal difficulty are
         ranked by their text; this reproduces it. Without texts, ties keep the view's row order.
+    stream
+        Paper mode only: where the judges' random draws come from. ``"fresh"``: a fresh
+        ``random.Random(42)``, as upstream's default run (first on its stream). ``"sweep"``: the
+        stream as upstream's dsc.py leaves it when its ``max_sample_size`` sweep reaches ``M``:
+        seeded 42, then the default run (``M = K``, the view's width, ``overhead_prefix=5``),
+        then the sweep's sizes ``1, ..., M - 1``. ``run`` replays the earlier runs' judges to
+        get there, so each budget is a pure function of the view and the engine may evaluate
+        the sweep one budget at a time (see `paper_sweep` for the whole run in one pass).
 
     Notes
     -----
@@ -135,6 +163,7 @@ class DifficultyAdaptiveSC(RowPolicy):
     overhead_prefix: int = 4
     difficulty: Difficulty = "first_score"
     problems: tuple[str, ...] | None = field(default=None, repr=False)
+    stream: Stream = "fresh"
     rows_independent: ClassVar[bool] = False
     """Problems are ranked against each other, so replay runs one sample order at a time."""
     verify_order: ClassVar[VerifyOrder] = "gold_pred"
@@ -148,6 +177,8 @@ class DifficultyAdaptiveSC(RowPolicy):
             raise ValueError(
                 f"difficulty must be 'first_score' or 'prior', got {self.difficulty!r}"
             )
+        if self.stream not in ("fresh", "sweep"):
+            raise ValueError(f"stream must be 'fresh' or 'sweep', got {self.stream!r}")
         if self.problems is not None:
             object.__setattr__(self, "problems", tuple(str(text) for text in self.problems))
         object.__setattr__(self, "name", f"dsc@{self.max_sample_size}")
@@ -158,8 +189,23 @@ class DifficultyAdaptiveSC(RowPolicy):
         return [{"difficulty": "first_score"}, {"difficulty": "prior"}]
 
     def run(self, view: ViewLike) -> DSCDecisions:
-        """Run once with a fresh ``random.Random(42)`` (upstream's default evaluation)."""
-        return self.run_with_rng(view, random.Random(PAPER_SEED))
+        """Run on the random stream named by ``stream`` (both start at ``random.Random(42)``)."""
+        rng = random.Random(PAPER_SEED)
+        if self.mode == "paper" and self.stream == "sweep":
+            self._advance_to_sweep(view, rng)
+        return self.run_with_rng(view, rng)
+
+    def _advance_to_sweep(self, view: ViewLike, rng: random.Random) -> None:
+        """Draw what upstream's runs before this sweep size draw: the default run, sizes < M.
+
+        The draws of a run depend only on its size and on the judges' outcomes, so the earlier
+        runs' binary searches are replayed without deciding anything else.
+        """
+        k = view_width(view, self.max_sample_size, "max_sample_size")
+        labels = first_seen_labels(np.asarray(view.answer_ids), "paper")
+        order = self._paper_order(view)
+        for m in (k, *range(1, self.max_sample_size)):
+            _binary_search(_paper_judge(labels, order, rng, k, m), len(order))
 
     def run_with_rng(self, view: ViewLike, rng: random.Random) -> DSCDecisions:
         """Run with a caller-held random stream (paper mode draws from it; fair mode does not)."""
@@ -210,14 +256,7 @@ class DifficultyAdaptiveSC(RowPolicy):
         m = self.max_sample_size
         labels = first_seen_labels(np.asarray(view.answer_ids), "paper")
         order = self._paper_order(view)
-        table = beta_stop_table(THRESHOLD, SAMPLE_WINDOW)
-
-        def judge(j: int) -> bool:
-            drawn = rng.sample(range(k), m)
-            if m <= SAMPLE_WINDOW:
-                return m == SAMPLE_WINDOW
-            return _window_agrees(labels[order[j], drawn[:SAMPLE_WINDOW]], table)
-
+        judge = _paper_judge(labels, order, rng, k, m)
         easy_sorted, easy_midpoints, _ = _binary_search(judge, len(order))
         easy = np.empty_like(easy_sorted)
         easy[order] = easy_sorted

@@ -22,7 +22,7 @@ from optscale_pools.atomic import (
     write_text_atomic,
 )
 from optscale_pools.bootstrap import Resampling, draw_resampling
-from optscale_pools.crossfit import CrossFitResult, cross_fit, select_cell
+from optscale_pools.crossfit import CrossFitResult, best_setting, cross_fit, select_cell
 from optscale_pools.download import ChecksumError, FetchError
 from optscale_pools.engine import Method, check_budgets, evaluate
 from optscale_pools.evaluation import CurvePoint, EvalPool, Evaluation, SettingPoint
@@ -105,6 +105,7 @@ __all__ = [
     "atomic_folder",
     "atomic_output",
     "atomic_path",
+    "best_setting",
     "cache_root",
     "check_budgets",
     "check_relative_name",

@@ -69,8 +69,32 @@ def select_cell(results: Sequence[ReplayResult], problems: npt.ArrayLike | None 
     columns = np.arange(shape[1]) if problems is None else np.asarray(problems, dtype=np.int64)
     hits = np.array([int(r.correct[:, columns].sum()) for r in results])
     tokens = np.array([float(r.tokens[:, columns].mean()) for r in results])
+    return best_setting(hits, tokens)
+
+
+def best_setting(accuracy: npt.ArrayLike, tokens: npt.ArrayLike) -> int:
+    """Index of the setting the paper's rule picks from summary numbers, one entry per setting.
+
+    The highest ``accuracy`` wins; among equal accuracies, the fewest ``tokens``; then the
+    first setting. [`select_cell`][optscale_pools.select_cell] applies it to replayed settings
+    (accuracy as exact counts); given a grid's reported numbers (e.g. a paper's own grid
+    cells), it picks the setting the paper reports.
+
+    Raises
+    ------
+    ValueError
+        If the two arrays are empty or of different lengths.
+    """
+    acc = np.asarray(accuracy, dtype=np.float64)
+    cost = np.asarray(tokens, dtype=np.float64)
+    if acc.ndim != 1 or acc.size == 0 or acc.shape != cost.shape:
+        msg = (
+            f"accuracy and tokens must be non-empty 1-D arrays of one length, "
+            f"got shapes {acc.shape} and {cost.shape}"
+        )
+        raise ValueError(msg)
     # lexsort: last key is primary; stable, so equal keys keep grid order.
-    return int(np.lexsort((tokens, -hits))[0])
+    return int(np.lexsort((cost, -acc))[0])
 
 
 def cross_fit(

@@ -9,6 +9,11 @@ bound and the oracle stops (see [`running_best`][optscale_pools.running_best]).
 Budget semantics: a method at budget ``N`` may use at most ``N`` samples per problem: a
 fixed-budget rule pays ``N``, a stopping rule has ``max_n = N``, OptScale has ``max_n = N``.
 
+Token accounting: a policy's extra tokens (e.g. DSC's judging overhead) are added to the total
+of the tokens paid, and the mean over problems is rounded once, as upstream computes it; a
+setting applied to every problem (one setting, or the paper's choice on the test set) reports
+exactly that mean.
+
 Problems with different sample counts ``K_p`` (a ragged pool: shorter rows padded, see
 [`EvalPool`][optscale_pools.EvalPool]) are evaluated in groups of equal ``K_p``; at a budget
 ``N > K_p`` a problem is evaluated at its own ``K_p`` (the policy is built with budget
@@ -19,7 +24,7 @@ within each group.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from tqdm import tqdm
@@ -44,7 +49,7 @@ from optscale_pools.evaluation import (
 )
 from optscale_pools.protocol import Policy
 from optscale_pools.replay import ReplayResult, SampleOrders, replay
-from optscale_pools.selection import SelectionRule, select_setting
+from optscale_pools.selection import Selected, SelectionRule, select_setting
 from optscale_pools.sweep import prefix_capable, sweep
 
 
@@ -105,6 +110,7 @@ def evaluate(
     selection: SelectionRule = "crossfit",
     n_resamples: int = N_RESAMPLES,
     progress: bool = False,
+    keep_per_problem: bool = False,
 ) -> Evaluation:
     """Evaluate ``methods`` on ``pool`` at every budget; see the module docstring.
 
@@ -129,6 +135,11 @@ def evaluate(
         statistics across curves can be bootstrapped replicate by replicate.
     progress
         Show a progress bar on stderr.
+    keep_per_problem
+        Also keep, for every setting (not only the chosen ones), the samples each problem paid
+        (mean over orders) in
+        [`SettingPoint.per_problem_samples`][optscale_pools.SettingPoint]. Off by default: it
+        grows with problems x settings x budgets.
 
     Returns
     -------
@@ -192,10 +203,11 @@ def evaluate(
                     r.accuracy,
                     r.mean_tokens,
                     float(r.n_used.mean()),
+                    r.n_used.mean(axis=0) if keep_per_problem else None,
                 )
                 for index, (setting, r) in enumerate(zip(method.grid, results, strict=True))
             ]
-            chosen = select_setting(results, selection, draws=draws)
+            chosen = _replayed_tokens(select_setting(results, selection, draws=draws), results)
             texts = tuple(setting_text(method.grid[i]) for i in chosen.chosen)
             curves.append(CurvePoint(method.name, n, chosen, texts))
             bar.update()
@@ -213,6 +225,20 @@ def evaluate(
         problem_ids=tuple(pool.problem_ids),
         notices=notices,
     )
+
+
+def _replayed_tokens(selected: Selected, results: Sequence[ReplayResult]) -> Selected:
+    """Report a setting applied to every problem with its replay's own mean tokens.
+
+    With one setting for all problems (rules ``single`` and ``test-set``), the mean tokens are
+    the replay's: the tokens paid plus the policy's extra tokens, summed, over the problems,
+    rounded once, as upstream computes them. Averaging per-problem tokens (the extra tokens
+    spread over the problems first) may differ in the last bit. Cross-fitting has no single
+    replay to take it from.
+    """
+    if selected.rule not in ("single", "test-set"):
+        return selected
+    return replace(selected, mean_tokens=results[selected.chosen[0]].mean_tokens)
 
 
 def _replay_groups(

@@ -298,7 +298,12 @@ class CurvePoint:
 
 @dataclass(frozen=True)
 class SettingPoint:
-    """One setting of one method at one budget, as replayed (before any choice)."""
+    """One setting of one method at one budget, as replayed (before any choice).
+
+    ``per_problem_samples``: samples paid per problem (mean over orders), ``[P]`` in pool
+    order, kept only when [`evaluate`][optscale_pools.evaluate] is asked to
+    (``keep_per_problem=True``); ``None`` otherwise.
+    """
 
     method: str
     n: int
@@ -307,6 +312,7 @@ class SettingPoint:
     accuracy: float
     mean_tokens: float
     mean_samples: float
+    per_problem_samples: npt.NDArray[np.float64] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
