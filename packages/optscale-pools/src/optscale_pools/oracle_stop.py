@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from optscale_math import NO_ANSWER
+from optscale_math import NO_ANSWER, running_best_pick, running_vote_pick
 
 Selector = Literal["score", "vote"]
 """``"score"``: the best-scored usable sample so far; ``"vote"``: the running majority."""
@@ -27,14 +27,7 @@ def running_best(
     The first sample with the highest score among non-empty, scored samples (the fair Best-of-N
     rule); ``-1`` while no usable sample has been seen.
     """
-    usable = ~empty & np.isfinite(scores)
-    masked = np.where(usable, scores, -np.inf)
-    before = np.maximum.accumulate(masked, axis=1)
-    before = np.concatenate([np.full((masked.shape[0], 1), -np.inf), before[:, :-1]], axis=1)
-    improves = usable & (masked > before)
-    index = np.where(improves, np.arange(masked.shape[1]), -1)
-    best: npt.NDArray[np.int64] = np.maximum.accumulate(index, axis=1).astype(np.int64)
-    return best
+    return running_best_pick(scores, empty)
 
 
 def running_majority(answer_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -45,7 +38,7 @@ def running_majority(answer_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]
     columns, so memory stays ``O(P K)``.
     """
     ids = np.asarray(answer_ids, dtype=np.int64)
-    rows, k = ids.shape
+    k = ids.shape[1]
     # Answer ids are per-row labels; map each to the first sample carrying it (its "label").
     order = np.argsort(ids, axis=1, kind="stable")
     sorted_ids = np.take_along_axis(ids, order, axis=1)
@@ -56,23 +49,7 @@ def running_majority(answer_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]
     labels = np.empty_like(ids)
     np.put_along_axis(labels, order, label_sorted, axis=1)
     labels[ids == NO_ANSWER] = -1
-    counts = np.zeros((rows, k), dtype=np.int32)
-    leader = np.full(rows, -1, dtype=np.int64)
-    lead_count = np.zeros(rows, dtype=np.int32)
-    out = np.empty((rows, k), dtype=np.int64)
-    all_rows = np.arange(rows)
-    for j in range(k):
-        label = labels[:, j]
-        votes = label >= 0
-        safe = np.where(votes, label, 0)
-        counts[all_rows, safe] += votes
-        count = counts[all_rows, safe]
-        # A label below the leader's was seen first, so it wins ties.
-        wins = votes & ((count > lead_count) | ((count == lead_count) & (safe < leader)))
-        leader = np.where(wins, safe, leader)
-        lead_count = np.where(wins, count, lead_count)
-        out[:, j] = leader
-    return out
+    return running_vote_pick(labels)
 
 
 def first_correct_prefix(
