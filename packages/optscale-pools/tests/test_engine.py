@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -316,3 +316,27 @@ def test_hindsight_curve_has_best_of_n_accuracy_for_fewer_samples() -> None:
         assert hind.mean_tokens <= bon_n.mean_tokens
     # With more than one sample, the best is often not the first: the stop saves samples.
     assert by[("hindsight BoN", 6)].mean_samples < 6
+
+
+def test_hindsight_curve_pays_up_to_the_pick_on_a_ragged_pool_with_empty_samples() -> None:
+    rng = np.random.default_rng(12)
+    pool = pool_of(rng, 30, 7)
+    empty = rng.random((30, 7)) < 0.3
+    view = replace(pool.view, empty=empty)
+    counts = np.array([7] * 20 + [4] * 10)
+    ragged = EvalPool("ragged", view, pool.correct, n_samples=counts)
+    result = evaluate(ragged, [METHOD], orders=None, selection="test-set", n_resamples=10)
+    by = {(p.method, p.n): p.selected for p in result.curves}
+    for n in range(1, 8):
+        samples, tokens, right = np.zeros(30), np.zeros(30), np.zeros(30)
+        for p in range(30):  # a loop over problems, each cut to its own sample count
+            k = min(n, counts[p])
+            picks = running_best(view.scores[p : p + 1, :k], empty[p : p + 1, :k])
+            used = int(hindsight_stop(picks, k)[0])
+            pick = int(picks[0, k - 1])
+            samples[p], tokens[p] = used, view.tokens[p, :used].sum()
+            right[p] = pick >= 0 and pool.correct[p, pick]
+        hind = by[("hindsight BoN", n)]
+        np.testing.assert_array_equal(hind.per_problem_samples, samples)
+        np.testing.assert_array_equal(hind.per_problem_tokens, tokens)
+        np.testing.assert_array_equal(hind.per_problem_correct, right)
