@@ -81,6 +81,8 @@ def test_a_problem_past_its_deadline_counts_wrong_with_a_notice(
     assert len(notices) == 1
     assert "hostile-pool.json" in notices[0]
     assert "count as wrong" in notices[0]
+    assert "not cached" in notices[0]
+    assert list(tmp_path.iterdir()) == []  # an idle machine may grade it in time: grade again
 
 
 def test_a_run_past_its_deadline_is_not_cached(
@@ -312,3 +314,18 @@ def test_the_watchdog_ends_a_worker_whose_parent_died_without_prctl() -> None:
     while alive(worker):
         assert time.monotonic() < guard, "the worker outlived its parent"
         time.sleep(0.1)
+
+
+def test_grades_with_calls_past_the_timeout_are_not_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def timing_out(function: Any, tasks: list[tuple[Any, ...]], **_: object) -> TaskRun:
+        return TaskRun(
+            [([True] * len(t[1]), [True] * len(t[1]), [0] * len(t[1]), 1) for t in tasks]
+        )
+
+    monkeypatch.setattr(grading_module, "run_tasks", timing_out)
+    pool = pool_with_answers([["1", "2"], ["3", "3"]], ["1", "3"])
+    grade_pool(pool, cache=tmp_path, progress=False)
+    assert "not cached (a later run grades again)" in capsys.readouterr().err
+    assert list(tmp_path.rglob("*.npz")) == []

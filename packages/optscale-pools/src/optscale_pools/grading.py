@@ -12,7 +12,9 @@ graded again, with a one-line notice.
 Grading is bounded in time: each math-verify call by ``CALL_TIMEOUT``, each problem by
 ``PROBLEM_DEADLINE`` (its worker is killed), the whole run by ``RUN_DEADLINE`` (every
 problem not graded by then is given up). A problem cut short counts as wrong, is listed in
-``Grades.failed`` and named in a notice on stderr; a run cut by its deadline is not cached.
+``Grades.failed`` and named in a notice on stderr. Grades that any limit cut short (a call, a
+problem or the run) are not cached: those limits are wall-clock time, so on a loaded machine
+they can cut work that would finish on an idle one, and a cache would keep that outcome for good.
 """
 
 from __future__ import annotations
@@ -220,7 +222,7 @@ def grade_pool(
         it is killed, counted wrong and listed in ``Grades.failed``.
     run_deadline
         Seconds the whole run may take; problems not graded by then are counted wrong, listed
-        in ``Grades.failed``, and the result is not cached.
+        in ``Grades.failed``. Grades cut short by any of these limits are not cached.
     progress
         Show a progress bar.
 
@@ -274,8 +276,9 @@ def grade_pool(
             swapped[row, present] = flags_swapped[raw_ids[row, present]]
             cluster_ids[row, present] = clusters[raw_ids[row, present]]
     grades = Grades(correct, swapped, raw_ids, cluster_ids, tuple(failed))
-    _notify(pool, run, len(failed), timeouts, (timeout, problem_deadline, run_deadline))
-    if folder is not None and not run.expired:
+    limits = (timeout, problem_deadline, run_deadline)
+    _notify(pool, run, len(failed), timeouts, limits, caching=folder is not None)
+    if folder is not None and not (timeouts or run.timed_out or run.expired):
         about = {
             "grader": GRADER_VERSION,
             "source": pool.source,
@@ -305,8 +308,13 @@ def _notify(
     failed: int,
     timeouts: int,
     limits: tuple[float, float, float],
+    *,
+    caching: bool,
 ) -> None:
-    """Say on stderr, in one line, what was cut short and counted wrong or not equal."""
+    """Say on stderr, in one line, what was cut short and counted wrong or not equal.
+
+    With ``caching``, say too that grades cut short by a time limit are not cached.
+    """
     call, problem, whole = limits
     parts = []
     if timeouts:
@@ -325,8 +333,8 @@ def _notify(
         note = f"grading {pool.source or '<memory>'}: " + "; ".join(parts)
         if failed:
             note += "; the samples of problems cut short count as wrong"
-        if run.expired:
-            note += " and the grades are not cached"
+        if caching and (timeouts or run.timed_out or run.expired):
+            note += "; these grades are not cached (a later run grades again)"
         print(note, file=sys.stderr)
 
 
