@@ -57,7 +57,8 @@ def test_paper_mode_end_to_end(
     for row in curves:
         if row["settings"] != dsc_default:
             by_method.setdefault(row["method"], []).append(int(row["n"]))
-    every_n = ("BoN", "SC", "ESC", "ASC", "DSC", "oracle", "oracle-stop BoN", "oracle-stop SC")
+    bounds = ("oracle", "oracle-stop BoN", "oracle-stop SC", "hindsight BoN")
+    every_n = ("BoN", "SC", "ESC", "ASC", "DSC", *bounds)
     assert by_method == {
         **{m: list(range(1, 65)) for m in (*every_n, "MR-Thinking")},
         **{m: [8, 16, 32, 64] for m in ("OptScale^0", "OptScale^t")},

@@ -76,7 +76,8 @@ def test_every_method_and_oracle_has_every_budget(evaluated: Path) -> None:
     budgets: dict[str, set[int]] = {}
     for row in curves:
         budgets.setdefault(row["method"], set()).add(int(row["n"]))
-    expected = {"BoN", "SC", "ESC", "OptScale^0", "oracle", "oracle-stop BoN", "oracle-stop SC"}
+    bounds = {"oracle", "oracle-stop BoN", "oracle-stop SC", "hindsight BoN"}
+    expected = {"BoN", "SC", "ESC", "OptScale^0", *bounds}
     assert set(budgets) == expected
     assert all(ns == set(range(1, K + 1)) for ns in budgets.values())
 

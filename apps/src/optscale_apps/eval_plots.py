@@ -20,7 +20,13 @@ from optscale_pools import Evaluation
 from optscale_apps.eval_report import kind
 from optscale_apps.plots import pareto_front
 
-ORACLES = {"oracle": "-", "oracle-stop BoN": ":", "oracle-stop SC": "-."}
+ORACLES: dict[str, str | tuple[int, tuple[int, ...]]] = {
+    "oracle": "-",
+    "oracle-stop BoN": ":",
+    "oracle-stop SC": "-.",
+    "hindsight BoN": (0, (6, 2, 1, 2, 1, 2)),  # dash-dot-dot: unlike the front's dashes
+}
+"""Line style of each bound (the oracles know correctness; the hindsight stop knows scores)."""
 ACCURACY_PLOT = "accuracy_vs_tokens.png"
 SAMPLES_PLOT = "samples_per_problem.png"
 
@@ -41,7 +47,8 @@ def plot_accuracy(evaluation: Evaluation, path: Path) -> None:
         tokens = np.array([p.selected.mean_tokens for p in curve])
         acc = np.array([100 * p.selected.accuracy for p in curve])
         if method in ORACLES:
-            ax.plot(tokens, acc, ORACLES[method], color="0.35", lw=1.2, label=f"{method} (bound)")
+            style, label = ORACLES[method], f"{method} (bound)"
+            ax.plot(tokens, acc, linestyle=style, color="0.35", lw=1.2, label=label)
             continue
         low = np.array([100 * p.selected.accuracy_ci[0] for p in curve])
         high = np.array([100 * p.selected.accuracy_ci[1] for p in curve])

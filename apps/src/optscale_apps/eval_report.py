@@ -46,8 +46,8 @@ def kind(evaluation: Evaluation) -> str:
 
 
 def is_oracle(point: CurvePoint) -> bool:
-    """Tell the engine's oracle curves (the bound and the oracle stops) from a method's."""
-    return point.method.startswith("oracle")
+    """Tell the engine's bound curves (oracle bound, oracle stops, hindsight) from a method's."""
+    return point.selected.rule == "oracle"
 
 
 def curve_rows(evaluation: Evaluation, *, oracle: bool = True) -> list[list[Cell]]:

@@ -331,3 +331,23 @@ def test_batch_budget_memoised_fit_gives_the_fresh_plan_at_every_budget(seed):
     for a, b in zip(fresh, shared, strict=True):
         np.testing.assert_array_equal(a.n_used, b.n_used)
         np.testing.assert_array_equal(a.pick, b.pick)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sequential_tables_shared_across_budgets_give_the_fresh_decisions(seed):
+    from optscale_baselines._sequential import TableFits
+
+    rng = np.random.default_rng(seed)
+    view = random_view(rng, 25, 10)
+    view = dataclasses.replace(view, scores=np.clip(rng.beta(4, 2, (25, 10)), 0, 1))
+    cells = [(n, d) for n in (10, 3, 6, 1, 8) for d in (0.05, 0.4)]
+    fresh = []
+    for n, d in cells:
+        TableFits._cache.clear()
+        fresh.append(SequentialOptScale(peek=2, delta=d, max_n=n).run(view))
+    TableFits._cache.clear()
+    shared = [SequentialOptScale(peek=2, delta=d, max_n=n).run(view) for n, d in cells]
+    assert len(TableFits._cache) == 1  # one table for every budget
+    for a, b in zip(fresh, shared, strict=True):
+        np.testing.assert_array_equal(a.n_used, b.n_used)
+        np.testing.assert_array_equal(a.pick, b.pick)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -19,6 +19,7 @@ from optscale_pools import (
     cross_fit,
     evaluate,
     first_correct_prefix,
+    hindsight_stop,
     replay,
     running_best,
     running_majority,
@@ -179,7 +180,8 @@ def test_evaluate_covers_every_budget_and_stays_within_it() -> None:
     pool = pool_of(rng, 16, 5)
     result = evaluate(pool, [METHOD], orders=3, seed=0, n_resamples=50)
     methods = {p.method for p in result.curves}
-    assert methods == {"first-above", "oracle", "oracle-stop BoN", "oracle-stop SC"}
+    bounds = {"oracle", "oracle-stop BoN", "oracle-stop SC", "hindsight BoN"}
+    assert methods == {"first-above", *bounds}
     for point in result.curves:
         assert point.selected.mean_samples <= point.n + 1e-12
         assert point.selected.per_problem_samples.shape == (16,)
@@ -271,3 +273,70 @@ def test_running_best_and_first_correct_prefix_match_loops(
     first = first_correct_prefix(picks[np.newaxis], np.array([correct]))[0]
     hits = [j for j in range(k) if picks[j] >= 0 and correct[picks[j]]]
     assert first == (hits[0] if hits else k)
+
+
+def _bon_pick(scores: list[float], empty: list[bool]) -> int:
+    """Fair Best-of-N by a plain loop: first usable sample with the highest score, -1 if none."""
+    best, pick = -np.inf, -1
+    for j, (s, e) in enumerate(zip(scores, empty, strict=True)):
+        if not e and np.isfinite(s) and s > best:
+            best, pick = s, j
+    return pick
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.1, 0.5, 0.9, np.nan]), st.booleans()), min_size=1, max_size=8
+    ),
+    st.integers(1, 8),
+)
+def test_hindsight_stop_matches_a_loop(samples: list[tuple[float, bool]], n: int) -> None:
+    n = min(n, len(samples))
+    scores, empty = [s for s, _ in samples], [e for _, e in samples]
+    final = _bon_pick(scores[:n], empty[:n])
+    expected = next(j + 1 for j in range(n) if _bon_pick(scores[: j + 1], empty[: j + 1]) == final)
+    picks = running_best(np.array([scores]), np.array([empty]))
+    assert hindsight_stop(picks, n)[0] == expected
+
+
+def test_hindsight_curve_has_best_of_n_accuracy_for_fewer_samples() -> None:
+    rng = np.random.default_rng(11)
+    pool: EvalPool = pool_of(rng, 40, 6)
+
+    def bon(n: int, setting: Mapping[str, object]) -> FirstAbove:
+        return FirstAbove(n, threshold=2.0)  # never reached: pays n, picks the best score
+
+    result = evaluate(pool, [Method("BoN", bon, [{}])], orders=5, seed=0, n_resamples=20)
+    by = {(p.method, p.n): p.selected for p in result.curves}
+    for n in range(1, 7):
+        bon_n, hind = by[("BoN", n)], by[("hindsight BoN", n)]
+        np.testing.assert_allclose(hind.per_problem_correct, bon_n.per_problem_correct)
+        assert np.all(hind.per_problem_samples <= bon_n.per_problem_samples + 1e-12)
+        assert hind.mean_tokens <= bon_n.mean_tokens
+    # With more than one sample, the best is often not the first: the stop saves samples.
+    assert by[("hindsight BoN", 6)].mean_samples < 6
+
+
+def test_hindsight_curve_pays_up_to_the_pick_on_a_ragged_pool_with_empty_samples() -> None:
+    rng = np.random.default_rng(12)
+    pool = pool_of(rng, 30, 7)
+    empty = rng.random((30, 7)) < 0.3
+    view = replace(pool.view, empty=empty)
+    counts = np.array([7] * 20 + [4] * 10)
+    ragged = EvalPool("ragged", view, pool.correct, n_samples=counts)
+    result = evaluate(ragged, [METHOD], orders=None, selection="test-set", n_resamples=10)
+    by = {(p.method, p.n): p.selected for p in result.curves}
+    for n in range(1, 8):
+        samples, tokens, right = np.zeros(30), np.zeros(30), np.zeros(30)
+        for p in range(30):  # a loop over problems, each cut to its own sample count
+            k = min(n, counts[p])
+            picks = running_best(view.scores[p : p + 1, :k], empty[p : p + 1, :k])
+            used = int(hindsight_stop(picks, k)[0])
+            pick = int(picks[0, k - 1])
+            samples[p], tokens[p] = used, view.tokens[p, :used].sum()
+            right[p] = pick >= 0 and pool.correct[p, pick]
+        hind = by[("hindsight BoN", n)]
+        np.testing.assert_array_equal(hind.per_problem_samples, samples)
+        np.testing.assert_array_equal(hind.per_problem_tokens, tokens)
+        np.testing.assert_array_equal(hind.per_problem_correct, right)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from optscale_math import running_best_pick
 
 from optscale_baselines._protocol import (
     BoolArray,
@@ -13,6 +14,7 @@ from optscale_baselines._protocol import (
     FloatArray,
     IntArray,
     Mode,
+    PrefixDecisions,
     VerifyOrder,
     ViewLike,
     check_budget,
@@ -123,3 +125,20 @@ class BestOfN:
             pick = fair_bon_pick(scores, empty)
         n_used = np.full(scores.shape[0], self.n, dtype=np.int64)
         return Decisions(n_used=n_used, pick=pick)
+
+    def run_prefixes(self, view: ViewLike) -> PrefixDecisions:
+        """Decide Best-of-``j`` for every ``j <= n`` at once (the prefix capability).
+
+        Fair mode keeps a running best; paper mode re-applies upstream's rule to each prefix
+        (its empty-completion rule is not a running one).
+        """
+        if self.mode == "paper":
+            picks = [BestOfN(j, self.mode, self.score).run(view).pick for j in range(1, self.n + 1)]
+            n_used = np.full(picks[0].shape[0], self.n, dtype=np.int64)
+            return PrefixDecisions(n_used=n_used, picks=np.stack(picks, axis=1))
+        view_width(view, self.n)
+        raw = view.scores if self.score == "mean" else view.last_scores
+        scores = np.asarray(raw, dtype=np.float64)[:, : self.n]
+        running = running_best_pick(scores, np.asarray(view.empty, dtype=bool)[:, : self.n])
+        n_used = np.full(scores.shape[0], self.n, dtype=np.int64)
+        return PrefixDecisions(n_used=n_used, picks=running)

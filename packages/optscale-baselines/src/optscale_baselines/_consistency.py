@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from optscale_math import running_vote_pick
 
 from optscale_baselines._protocol import (
     Decisions,
     FixedBudgetPolicy,
     Mode,
+    PrefixDecisions,
     RowPolicy,
     VerifyOrder,
     ViewLike,
@@ -54,6 +56,12 @@ class SelfConsistency(FixedBudgetPolicy):
         labels = prefix_labels(view, self.n, self.mode)
         pick = prefix_majority(labels, self.n)
         return Decisions(n_used=np.full(labels.shape[0], self.n, dtype=np.int64), pick=pick)
+
+    def run_prefixes(self, view: ViewLike) -> PrefixDecisions:
+        """Vote over the first ``j`` samples for every ``j <= n``, in one pass."""
+        labels = prefix_labels(view, self.n, self.mode)
+        n_used = np.full(labels.shape[0], self.n, dtype=np.int64)
+        return PrefixDecisions(n_used=n_used, picks=running_vote_pick(labels))
 
 
 @dataclass(frozen=True)

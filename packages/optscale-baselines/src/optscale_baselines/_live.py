@@ -26,6 +26,7 @@ from optscale_baselines._protocol import (
     Decisions,
     FloatArray,
     IntArray,
+    PrefixDecisions,
     ViewLike,
     view_width,
 )
@@ -111,6 +112,24 @@ def replay_core(factory: CoreFactory, view: ViewLike) -> Decisions:
     plus one, or ``max_n``. The loop runs over sample indices only; each step is vectorised
     over the rows still running.
     """
+    n_used, core, _ = _drive(factory, view, record=False)
+    return Decisions(n_used=n_used, pick=core.picks())
+
+
+def replay_core_prefixes(factory: CoreFactory, view: ViewLike) -> PrefixDecisions:
+    """`replay_core` with the core's selection recorded after every sample.
+
+    Valid as a [`PrefixPolicy`][optscale_math.PrefixPolicy] only for a core whose stop test
+    does not read ``max_n``: under a smaller cap ``N`` it would stop at ``min(stop, N)``.
+    """
+    n_used, _, picks = _drive(factory, view, record=True)
+    return PrefixDecisions(n_used=n_used, picks=picks)
+
+
+def _drive(
+    factory: CoreFactory, view: ViewLike, *, record: bool
+) -> tuple[IntArray, StepCore, IntArray]:
+    """Feed the view to a fresh core; return ``n_used``, the core and (if ``record``) picks."""
     max_n = factory.max_n
     view_width(view, max_n, "max_n")
     scores = usable_scores(
@@ -123,14 +142,18 @@ def replay_core(factory: CoreFactory, view: ViewLike) -> Decisions:
         np.asarray(view.prior_mu, dtype=np.float64), np.asarray(view.prior_sigma, dtype=np.float64)
     )
     n_used = np.full(rows, max_n, dtype=np.int64)
+    picks = np.empty((rows, max_n if record else 0), dtype=np.int64)
     active = np.arange(rows)
     for k in range(max_n):
-        if active.size == 0:
+        if active.size:
+            stop = core.step(active, k, scores[active, k], labels[active, k])
+            n_used[active[stop]] = k + 1
+            active = active[~stop]
+        elif not record:
             break
-        stop = core.step(active, k, scores[active, k], labels[active, k])
-        n_used[active[stop]] = k + 1
-        active = active[~stop]
-    return Decisions(n_used=n_used, pick=core.picks())
+        if record:
+            picks[:, k] = core.picks()
+    return n_used, core, picks
 
 
 class SteppedRule:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
-from optscale_math import NO_ANSWER, Decisions, Policy, VerifyOrder, ViewLike
+from optscale_math import NO_ANSWER, Decisions, Policy, PrefixDecisions, VerifyOrder, ViewLike
 
 __all__ = [
     "NO_ANSWER",
@@ -25,6 +25,7 @@ __all__ = [
     "IntArray",
     "Mode",
     "Policy",
+    "PrefixDecisions",
     "RowPolicy",
     "VerifyOrder",
     "ViewLike",

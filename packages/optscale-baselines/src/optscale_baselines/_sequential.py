@@ -99,8 +99,9 @@ def fit_packed(
 def prefix(scores: FloatArray, n: int) -> FloatArray:
     """``scores`` with every column from ``n`` on set to NaN (the fit's input after n samples).
 
-    Fits always see rows of the full width ``max_n``, padded with NaN, in the replay and in
-    the live form alike, so both run the very same arithmetic.
+    The fit's statistics do not depend on how much NaN padding follows a row (see
+    [`fit_mle`][optscale_math.fit_mle]), so the live form (width ``max_n``) and the replay
+    (the view's full width, shared by every budget) fit the very same numbers.
     """
     out = scores.copy()
     out[:, n:] = np.nan
@@ -137,7 +138,8 @@ class TableFits:
     One batched fit costs about as much for a thousand rows as for one (Newton iterations, not
     rows, dominate), so the replay tabulates the fits of all rows at all scheduled sample counts
     up front, exactly as ``DirectFits`` would compute them one by one. Tables are cached per
-    view content, so every grid cell replayed on the same view shares them.
+    view content at the view's full width, so every grid cell and every budget ``max_n``
+    replayed on the same view shares them: the fit after ``n`` samples is the same for all.
     """
 
     _cache: ClassVar[OrderedDict[bytes, dict[int, tuple[FloatArray, FloatArray]]]] = OrderedDict()
@@ -283,8 +285,7 @@ class SequentialOptScale(RowPolicy):
         """Replay the rule on every row of ``view``, with fits tabulated in advance."""
         view_width(view, self.max_n, "max_n")
         scores = usable_scores(
-            np.asarray(view.scores, dtype=np.float64)[:, : self.max_n],
-            np.asarray(view.empty, dtype=bool)[:, : self.max_n],
+            np.asarray(view.scores, dtype=np.float64), np.asarray(view.empty, dtype=bool)
         )
         prior = (
             np.asarray(view.prior_mu, dtype=np.float64),

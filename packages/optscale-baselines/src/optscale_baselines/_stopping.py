@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from optscale_math import running_vote_pick
 
 from optscale_baselines._protocol import (
     Decisions,
     IntArray,
     Mode,
+    PrefixDecisions,
     RowPolicy,
     VerifyOrder,
     ViewLike,
@@ -84,6 +86,16 @@ class EarlyStoppingSC(RowPolicy):
         labels = prefix_labels(view, self.max_n, self.mode, "max_n")
         n_used = window_stop(labels, self.window, self.max_n)
         return Decisions(n_used=n_used, pick=prefix_majority(labels, n_used))
+
+    def run_prefixes(self, view: ViewLike) -> PrefixDecisions:
+        """Every cap at once: the windows that fit a smaller cap are the same first windows.
+
+        Under a cap ``N`` a row stops at its first agreeing window if that ends by ``N``, else at
+        ``N``: that is ``min(stop, N)`` with ``stop`` the row's stop under ``max_n``.
+        """
+        labels = prefix_labels(view, self.max_n, self.mode, "max_n")
+        n_used = window_stop(labels, self.window, self.max_n)
+        return PrefixDecisions(n_used=n_used, picks=running_vote_pick(labels))
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from optscale_baselines._live import StepCore, replay_core
+from optscale_baselines._live import StepCore, replay_core, replay_core_prefixes
 from optscale_baselines._protocol import (
     BoolArray,
     Decisions,
     FloatArray,
     IntArray,
+    PrefixDecisions,
     RowPolicy,
     VerifyOrder,
     ViewLike,
@@ -105,3 +106,7 @@ class BestScoreThreshold(RowPolicy):
     def run(self, view: ViewLike) -> Decisions:
         """Replay the rule on every row of ``view``."""
         return replay_core(self, view)
+
+    def run_prefixes(self, view: ViewLike) -> PrefixDecisions:
+        """Every cap at once: the level test never reads ``max_n``."""
+        return replay_core_prefixes(self, view)

@@ -57,6 +57,31 @@ def first_seen_labels(answer_ids: IntArray, mode: Mode) -> IntArray:
         Labels ``[P, K]`` in ``0..K-1``, or ``NOT_VOTING``.
     """
     ids = np.asarray(answer_ids)
+    k = ids.shape[1]
+    if ids.size and ids.min() >= NO_ANSWER and ids.max() < k:
+        labels = _first_positions(ids)
+    else:
+        labels = _sorted_labels(ids)
+    if mode == "fair":
+        labels[ids == NO_ANSWER] = NOT_VOTING
+    return labels
+
+
+def _first_positions(ids: IntArray) -> IntArray:
+    """`first_seen_labels` (paper rule) for ids in ``-1..K-1``: one pass from the last sample."""
+    problems, k = ids.shape
+    slots = np.where(ids == NO_ANSWER, k, ids)  # "no answer" gets a slot of its own
+    slots += (k + 1) * np.arange(problems)[:, np.newaxis]
+    by_position = np.ascontiguousarray(slots.T)
+    first = np.empty(problems * (k + 1), dtype=np.int64)
+    for j in range(k - 1, -1, -1):
+        first[by_position[j]] = j
+    labels: IntArray = first[slots]
+    return labels
+
+
+def _sorted_labels(ids: IntArray) -> IntArray:
+    """`first_seen_labels` (paper rule) for any ids: sort each row, label runs of equal ids."""
     problems, k = ids.shape
     order = np.argsort(ids, axis=1, kind="stable")
     ranked = np.take_along_axis(ids, order, axis=1)
@@ -65,8 +90,6 @@ def first_seen_labels(answer_ids: IntArray, mode: Mode) -> IntArray:
     run_start = np.maximum.accumulate(np.where(starts, np.arange(k), 0), axis=1)
     labels = np.empty((problems, k), dtype=np.int64)
     np.put_along_axis(labels, order, np.take_along_axis(order, run_start, axis=1), axis=1)
-    if mode == "fair":
-        labels[ids == NO_ANSWER] = NOT_VOTING
     return labels
 
 

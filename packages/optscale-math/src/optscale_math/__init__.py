@@ -13,16 +13,26 @@ numerics), and the
 
 The policy contract shared by every package that writes or replays policies lives here too:
 [`Policy`][optscale_math.Policy], [`ViewLike`][optscale_math.ViewLike],
-[`Decisions`][optscale_math.Decisions], ``NO_ANSWER`` and ``VerifyOrder``. Only those names are
-imported eagerly; the numerics (and scipy) load on first use, so packages that need the contract
-alone import quickly.
+[`Decisions`][optscale_math.Decisions], ``NO_ANSWER``, ``VerifyOrder`` and the optional
+capability [`PrefixPolicy`][optscale_math.PrefixPolicy] (every budget from one run, as
+[`PrefixDecisions`][optscale_math.PrefixDecisions]). Only those names are imported eagerly;
+the numerics (and scipy) load on first use, so packages that need the contract alone import
+quickly.
 """
 
 import importlib
 from importlib.metadata import version as _version
 from typing import TYPE_CHECKING
 
-from optscale_math._contract import NO_ANSWER, Decisions, Policy, VerifyOrder, ViewLike
+from optscale_math._contract import (
+    NO_ANSWER,
+    Decisions,
+    Policy,
+    PrefixDecisions,
+    PrefixPolicy,
+    VerifyOrder,
+    ViewLike,
+)
 
 if TYPE_CHECKING:
     from optscale_math._allocate import Allocator, AllocatorDecision
@@ -46,6 +56,7 @@ if TYPE_CHECKING:
         OptScalePolicy,
         best_of_first,
     )
+    from optscale_math._running import running_best_pick, running_vote_pick
     from optscale_math._sizing import min_samples
     from optscale_math._truncnorm import TruncatedNormal01
     from optscale_math._upstream import (
@@ -84,6 +95,7 @@ _LAZY = {
         "_policy",
     ),
     "min_samples": "_sizing",
+    **dict.fromkeys(("running_best_pick", "running_vote_pick"), "_running"),
     "TruncatedNormal01": "_truncnorm",
     **dict.fromkeys(
         ("SIGMA_FLOOR", "upstream_fit", "upstream_grid_quantiles", "upstream_min_samples"),
@@ -118,6 +130,8 @@ __all__ = [
     "FitStatus",
     "OptScalePolicy",
     "Policy",
+    "PrefixDecisions",
+    "PrefixPolicy",
     "TruncatedNormal01",
     "VerifyOrder",
     "ViewLike",
@@ -127,6 +141,8 @@ __all__ = [
     "fit_mle",
     "min_samples",
     "neg_log_likelihood",
+    "running_best_pick",
+    "running_vote_pick",
     "upstream_fit",
     "upstream_grid_quantiles",
     "upstream_min_samples",

@@ -130,3 +130,43 @@ class Policy(Protocol):
     def grid(cls) -> list[dict[str, object]]:
         """Hyperparameter settings to select among, as constructor keyword arguments."""
         ...
+
+
+@dataclass(frozen=True)
+class PrefixDecisions:
+    """A policy's decisions at every budget up to its own, from one run.
+
+    Attributes
+    ----------
+    n_used
+        Samples paid for at the policy's own budget ``M``, shape ``[P]``.
+    picks
+        ``picks[p, j]``: the sample the policy commits to when it has paid for the first
+        ``j + 1`` samples, shape ``[P, M]`` (``-1`` for none; always ``<= j``).
+
+    Notes
+    -----
+    At a budget ``N <= M`` the policy pays for ``n = min(n_used, N)`` samples and commits to
+    ``picks[:, n - 1]``, with no extra tokens.
+    """
+
+    n_used: npt.NDArray[np.int64]
+    picks: npt.NDArray[np.int64]
+
+
+@runtime_checkable
+class PrefixPolicy(Protocol):
+    """Optional capability of a [`Policy`][optscale_math.Policy]: every smaller budget at once.
+
+    A policy declares it (by defining ``run_prefixes``) when its decisions at any budget
+    ``N`` below its own equal its decisions at its own budget cut to ``N``: a fixed-budget rule
+    whose selection after ``N`` samples is its running selection (Best-of-N, majority vote), or
+    a stop rule whose stop test never reads the cap (it pays ``min(stop, N)`` and commits to
+    its running selection there). It spends no extra tokens. An evaluation harness then runs
+    the policy once at the largest budget and reads every budget off the result; a test checks
+    the claim against a run at each budget for every policy that makes it.
+    """
+
+    def run_prefixes(self, view: ViewLike) -> PrefixDecisions:
+        """Decide every row of ``view`` at every budget up to the policy's own."""
+        ...

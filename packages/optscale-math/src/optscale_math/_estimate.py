@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from optscale_math import _validation as check
 from optscale_math._objective import Rows, Terms, grad_mu, terms, value, value_grad_hess
+from optscale_math._screen import no_finite_optimum
 from optscale_math._upstream import SIGMA_FLOOR
 from optscale_math._validation import FloatArray
 
@@ -78,9 +79,10 @@ def score_rows(scores: npt.ArrayLike) -> Rows:
     if np.any((valid < 0) | (valid > 1)):
         raise ValueError("scores must lie in [0, 1] (NaN for padding)")
     k = present.sum(axis=1).astype(np.float64)
-    filled = np.where(present, x, 0.0)
-    mean = filled.sum(axis=1) / k
-    css = (np.where(present, x - mean[:, None], 0.0) ** 2).sum(axis=1)
+    # Sums run left to right (cumsum), so trailing padding adds exact zeros: a row has the same
+    # statistics, bit for bit, at any padded width (a pairwise sum would regroup with the width).
+    mean = np.cumsum(np.where(present, x, 0.0), axis=1)[:, -1] / k
+    css = np.cumsum(np.where(present, x - mean[:, None], 0.0) ** 2, axis=1)[:, -1]
     equal = np.nanmax(x, axis=1) == np.nanmin(x, axis=1)
     return Rows(k, np.where(equal, x[:, 0], mean), np.where(equal, 0.0, css))
 
@@ -156,8 +158,13 @@ def _line_search(
     return new, accepted, new_terms
 
 
-def _newton(rows: Rows, mu0: FloatArray, s0: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Projected Newton with backtracking on all rows at once; s stays in [log 1e-6, log cap]."""
+def _newton(
+    rows: Rows, mu0: FloatArray, s0: FloatArray
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """Projected Newton with backtracking on all rows at once; s stays in [log 1e-6, log cap].
+
+    Returns mu, s and which rows were still moving after ``_MAX_ITER`` iterations (unsettled).
+    """
     lo, hi = np.array([-np.inf, _LOG_FLOOR]), np.array([np.inf, _LOG_CAP])
     theta = np.clip(np.stack([mu0, s0], 1), lo, hi)
     active = np.arange(theta.shape[0])
@@ -182,7 +189,9 @@ def _newton(rows: Rows, mu0: FloatArray, s0: FloatArray) -> tuple[FloatArray, Fl
         active = active[keep]
         kept = new_terms[:, keep]
         known = (kept[0], kept[1], kept[2], kept[3], kept[4], kept[5])
-    return theta[:, 0], theta[:, 1]
+    unsettled = np.zeros(theta.shape[0], dtype=bool)
+    unsettled[active] = True
+    return theta[:, 0], theta[:, 1], unsettled
 
 
 def _ridge(rows: Rows) -> FloatArray:
@@ -229,18 +238,37 @@ def fit_mle(scores: npt.ArrayLike) -> Fit:
     :math:`(\mu, \ln\sigma)` (positive-definite shift, backtracking) reach it. Where there is
     none, the objective decreases towards the exponential limit; the best point at
     sigma = ``RIDGE_SIGMA`` (bisection on the slope in mu, convex there) is then lower than the
-    Newton end point and is returned as ``UNBOUNDED``. Equal scores give ``DEGENERATE``.
+    Newton end point and is returned as ``UNBOUNDED``. Rows that a moment test shows to have no
+    finite optimum (their variance exceeds that of the exponential law with their mean; see
+    ``optscale_math._screen``) skip the search and get that answer directly: the search could
+    only follow the path away, hundreds of iterations for nothing. Equal scores give
+    ``DEGENERATE``.
     """
-    rows = score_rows(scores)
+    return _fit_rows(score_rows(scores), screen=True)
+
+
+def _fit_rows(rows: Rows, *, screen: bool) -> Fit:
+    """`fit_mle` on summarised rows; ``screen=False`` searches every row (tests compare)."""
     mu0, s0 = _start(rows)
-    mu, s = _newton(rows, mu0, s0)
+    run_off = no_finite_optimum(rows) if screen else np.zeros(rows.k.shape, dtype=bool)
+    search = np.nonzero(~run_off)[0]
+    mu, s, unsettled = mu0.copy(), s0.copy(), np.ones(rows.k.shape, dtype=bool)
+    mu[search], s[search], unsettled[search] = _newton(rows.take(search), mu0[search], s0[search])
+    if not screen:
+        unsettled[:] = True
     status = np.full(mu.shape, FitStatus.OK, dtype=np.int8)
     status[s <= _LOG_FLOOR] = FitStatus.AT_FLOOR
-    ridge_mu = _ridge(rows)
-    ridge_s = np.full(mu.shape, np.log(RIDGE_SIGMA))
-    better = value(rows, ridge_mu, ridge_s) < value(rows, mu, s)
-    mu, s = np.where(better, ridge_mu, mu), np.where(better, ridge_s, s)
-    status[better] = FitStatus.UNBOUNDED
+    # A search that settled stopped at the one stationary point (the objective is convex in the
+    # natural parameters), which the ridge cannot beat: only the others need the ridge.
+    ridge_rows = np.nonzero(unsettled)[0]
+    sub = rows.take(ridge_rows)
+    ridge_mu, ridge_s = _ridge(sub), np.log(RIDGE_SIGMA)
+    ridge_s_rows = np.full(ridge_rows.size, ridge_s)
+    lower = value(sub, ridge_mu, ridge_s_rows) < value(sub, mu[ridge_rows], s[ridge_rows])
+    better = run_off[ridge_rows] | lower
+    take = ridge_rows[better]
+    mu[take], s[take] = ridge_mu[better], ridge_s
+    status[take] = FitStatus.UNBOUNDED
     degenerate = rows.css == 0
     mu, s = np.where(degenerate, rows.mean, mu), np.where(degenerate, _LOG_FLOOR, s)
     status[degenerate] = FitStatus.DEGENERATE
@@ -293,7 +321,7 @@ def fit_map(
     starts = [(pm, prior_s), (mean, std_s), _grid_start(rows)]
     best_mu, best_s, best_f = pm, ps, np.full(n_rows, np.inf)
     for mu0, s0 in starts:
-        mu, s = _newton(rows, mu0, s0)
+        mu, s, _ = _newton(rows, mu0, s0)
         f = value(rows, mu, s)
         better = f < best_f
         best_mu, best_s = np.where(better, mu, best_mu), np.where(better, s, best_s)

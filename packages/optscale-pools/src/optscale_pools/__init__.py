@@ -36,7 +36,12 @@ from optscale_pools.fetch import (
 from optscale_pools.grading import GRADER_VERSION, Grades, grade_pool
 from optscale_pools.jsonl import PoolJsonlWriter, read_pool_jsonl, read_search_and_learn
 from optscale_pools.oracle import OracleCurve, oracle_bound
-from optscale_pools.oracle_stop import first_correct_prefix, running_best, running_majority
+from optscale_pools.oracle_stop import (
+    first_correct_prefix,
+    hindsight_stop,
+    running_best,
+    running_majority,
+)
 from optscale_pools.pool import Pool, PoolFormatError
 from optscale_pools.prompts import Prompts, normalise_text, read_prompts
 from optscale_pools.protocol import NO_ANSWER, PoolView
@@ -121,6 +126,7 @@ __all__ = [
     "first_correct_prefix",
     "grade_pool",
     "headline",
+    "hindsight_stop",
     "load_manifest",
     "load_params",
     "make_view",

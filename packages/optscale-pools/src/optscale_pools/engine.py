@@ -44,11 +44,13 @@ from optscale_pools.evaluation import (
     Setting,
     SettingPoint,
     groups_of,
+    in_pool_order,
     setting_text,
 )
 from optscale_pools.protocol import Policy
 from optscale_pools.replay import ReplayResult, SampleOrders, replay
 from optscale_pools.selection import Selected, SelectionRule, select_setting
+from optscale_pools.sweep import prefix_capable, sweep
 
 
 @dataclass(frozen=True)
@@ -168,30 +170,48 @@ def evaluate(
     draws = draw_resampling(
         pool.n_problems, seed=seed, n_resamples=n_resamples, halves=selection == "crossfit"
     )
-    jobs = [(m, n) for m in runnable for n in chosen_budgets]
     curves: list[CurvePoint] = []
     settings: list[SettingPoint] = []
-    for method, n in tqdm(jobs, desc=pool.name, unit="point", disable=not progress, leave=False):
-        results = [
-            _replay_groups(pool, groups, method, n, setting, orders, seed, n_resamples)
-            for setting in method.grid
-        ]
-        settings += [
-            SettingPoint(
-                method.name,
-                n,
-                index,
-                setting_text(setting),
-                r.accuracy,
-                r.mean_tokens,
-                float(r.n_used.mean()),
-                r.n_used.mean(axis=0) if keep_per_problem else None,
+    bar = tqdm(
+        total=len(runnable) * len(chosen_budgets),
+        desc=pool.name,
+        unit="point",
+        disable=not progress,
+        leave=False,
+    )
+    for method in runnable:
+        if prefix_capable(method, groups):
+            points = sweep(pool, groups, method, chosen_budgets)
+        else:
+            points = (
+                (
+                    n,
+                    [
+                        _replay_groups(pool, groups, method, n, s, seed, n_resamples)
+                        for s in method.grid
+                    ],
+                )
+                for n in chosen_budgets
             )
-            for index, (setting, r) in enumerate(zip(method.grid, results, strict=True))
-        ]
-        chosen = _replayed_tokens(select_setting(results, selection, draws=draws), results)
-        texts = tuple(setting_text(method.grid[i]) for i in chosen.chosen)
-        curves.append(CurvePoint(method.name, n, chosen, texts))
+        for n, results in points:
+            settings += [
+                SettingPoint(
+                    method.name,
+                    n,
+                    index,
+                    setting_text(setting),
+                    r.accuracy,
+                    r.mean_tokens,
+                    float(r.n_used.mean()),
+                    r.n_used.mean(axis=0) if keep_per_problem else None,
+                )
+                for index, (setting, r) in enumerate(zip(method.grid, results, strict=True))
+            ]
+            chosen = _replayed_tokens(select_setting(results, selection, draws=draws), results)
+            texts = tuple(setting_text(method.grid[i]) for i in chosen.chosen)
+            curves.append(CurvePoint(method.name, n, chosen, texts))
+            bar.update()
+    bar.close()
     curves += oracle_rows(pool, groups, chosen_budgets, draws)
     return Evaluation(
         pool=pool.name,
@@ -227,7 +247,6 @@ def _replay_groups(
     method: Method,
     n: int,
     setting: Setting,
-    orders: int | None,
     seed: int,
     n_resamples: int,
 ) -> ReplayResult:
@@ -236,7 +255,7 @@ def _replay_groups(
     for group in groups:
         policy = method.make(min(n, group.k), setting)
         correct = group.correct_swapped if policy.verify_order == "pred_gold" else group.correct
-        prepared: int | SampleOrders | None = group.orders if orders is not None else None
+        prepared: SampleOrders | None = group.orders
         # replay's own intervals are not used: the selection computes every interval
         result = replay(policy, group.view, correct, orders=prepared, seed=seed, n_resamples=1)
         parts.append(result)
@@ -253,14 +272,9 @@ def _combine(
     n_resamples: int,
 ) -> ReplayResult:
     """Put the groups' per-problem outcomes back in pool order, with fresh intervals."""
-    n_orders = parts[0].correct.shape[0]
-    correct = np.zeros((n_orders, pool.n_problems), dtype=bool)
-    tokens = np.zeros((n_orders, pool.n_problems))
-    n_used = np.zeros((n_orders, pool.n_problems), dtype=np.int64)
-    for group, part in zip(groups, parts, strict=True):
-        correct[:, group.rows] = part.correct
-        tokens[:, group.rows] = part.tokens
-        n_used[:, group.rows] = part.n_used
+    correct, tokens, n_used = in_pool_order(
+        pool, groups, [(part.correct, part.tokens, part.n_used) for part in parts]
+    )
     replicates = bootstrap_means(
         np.stack([correct.astype(np.float64), tokens]), np.random.default_rng(seed), n_resamples
     )

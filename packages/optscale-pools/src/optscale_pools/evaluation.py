@@ -8,8 +8,10 @@ the engine's results.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +19,13 @@ import numpy.typing as npt
 from optscale_pools.grading import Grades
 from optscale_pools.pool import Pool
 from optscale_pools.protocol import PoolView
-from optscale_pools.replay import SampleOrders, draw_orders
+from optscale_pools.replay import (
+    SampleOrders,
+    check_orders,
+    permute,
+    permuted_view,
+    random_orders,
+)
 from optscale_pools.selection import Selected, SelectionRule
 from optscale_pools.view import Mode, make_view
 
@@ -130,18 +138,103 @@ class EvalPool:
 
 @dataclass(frozen=True, eq=False)
 class Group:
-    """Problems of equal sample count ``k``: their view, correctness and sample orders."""
+    """Problems of equal sample count ``k``: their view, correctness and sample orders.
+
+    Only the permutations are kept (``[R, P, k]``, small integers); the view in every order is
+    built on demand, a few orders at a time (``order_chunks``), or whole (``orders``) for a
+    policy replayed budget by budget.
+    """
 
     k: int
     rows: npt.NDArray[np.int64]
     view: PoolView
     correct: BoolArray
     correct_swapped: BoolArray
-    orders: SampleOrders | None
+    seed: int
+    perms: npt.NDArray[np.integer[Any]] | None
+    """``None``: pool order (one order, the identity)."""
+    rng_state: Mapping[str, Any] | None
+
+    @property
+    def n_orders(self) -> int:
+        """Orders replayed (1 in pool order)."""
+        return 1 if self.perms is None else int(self.perms.shape[0])
+
+    @cached_property
+    def orders(self) -> SampleOrders | None:
+        """Every order stacked at once, as [`replay`][optscale_pools.replay] takes them."""
+        if self.perms is None or self.rng_state is None:
+            return None
+        stacked = permuted_view(self.view, self.perms)
+        paid = np.cumsum(stacked.tokens, axis=-1, dtype=np.float64).reshape(self.perms.shape)
+        return SampleOrders(self.view, self.seed, self.perms, stacked, paid, self.rng_state)
+
+    def token_column(self, j: int) -> npt.NDArray[np.float64]:
+        """Tokens of the sample in position ``j`` of every order, ``[R, P_g]``."""
+        tokens = np.asarray(self.view.tokens, dtype=np.float64)
+        if self.perms is None:
+            return tokens[np.newaxis, :, j]
+        column: npt.NDArray[np.float64] = tokens[np.arange(self.rows.size), self.perms[:, :, j]]
+        return column
+
+    def order_chunks(self, max_cells: int, *, one: bool = False) -> Iterator[OrderChunk]:
+        """Yield the orders a few at a time (``max_cells`` samples; one order when ``one``)."""
+        if self.perms is None:
+            yield OrderChunk(self, self.view, None, 0)
+            return
+        size = 1 if one else max(1, max_cells // (self.rows.size * self.k))
+        for start in range(0, self.n_orders, size):
+            perms = self.perms[start : start + size]
+            yield OrderChunk(self, permuted_view(self.view, perms), perms, start)
+
+
+@dataclass(frozen=True, eq=False)
+class OrderChunk:
+    """Some consecutive orders of a group, stacked as rows (order-major), ``[r * P, k]``."""
+
+    group: Group
+    view: PoolView
+    perms: npt.NDArray[np.integer[Any]] | None
+    first_order: int
+
+    @cached_property
+    def correct(self) -> BoolArray:
+        """``verify(gold, pred)`` per sample, in these orders."""
+        return self._ordered(self.group.correct)
+
+    @cached_property
+    def correct_swapped(self) -> BoolArray:
+        """``verify(pred, gold)`` per sample, in these orders."""
+        return self._ordered(self.group.correct_swapped)
+
+    def _ordered(self, values: BoolArray) -> BoolArray:
+        if self.perms is None:
+            return values
+        return permute(values, self.perms).reshape(-1, self.group.k)
+
+
+Outcomes = tuple[BoolArray, npt.NDArray[np.float64], npt.NDArray[np.int64]]
+"""Correct, tokens and samples paid per order and problem, ``[R, P]`` each."""
+
+
+def in_pool_order(pool: EvalPool, groups: Sequence[Group], parts: Sequence[Outcomes]) -> Outcomes:
+    """Put each group's outcomes (``[R, P_g]``) back in the pool's problem order."""
+    n_orders = parts[0][0].shape[0]
+    correct = np.zeros((n_orders, pool.n_problems), dtype=bool)
+    tokens = np.zeros((n_orders, pool.n_problems))
+    n_used = np.zeros((n_orders, pool.n_problems), dtype=np.int64)
+    for group, (hits, spent, used) in zip(groups, parts, strict=True):
+        correct[:, group.rows] = hits
+        tokens[:, group.rows] = spent
+        n_used[:, group.rows] = used
+    return correct, tokens, n_used
 
 
 def groups_of(pool: EvalPool, orders: int | None, seed: int) -> list[Group]:
-    """Split ``pool`` into groups of equal ``K_p``, each cut to its own samples, orders drawn."""
+    """Split ``pool`` into groups of equal ``K_p``, each cut to its own samples, orders drawn.
+
+    The orders of a group are those [`draw_orders`][optscale_pools.draw_orders] draws for its view.
+    """
     counts = pool.samples_per_problem
     swapped = pool.correct if pool.correct_swapped is None else pool.correct_swapped
     groups = []
@@ -149,6 +242,12 @@ def groups_of(pool: EvalPool, orders: int | None, seed: int) -> list[Group]:
         rows = np.flatnonzero(counts == k)
         whole = bool(rows.size == pool.n_problems and k == pool.max_k)
         view = pool.view if whole else _cut(pool.view, rows, int(k))
+        perms, state = None, None
+        if orders is not None:
+            check_orders(orders)
+            rng = np.random.default_rng(seed)
+            perms = random_orders(rng, orders, rows.size, int(k))
+            state = rng.bit_generator.state
         groups.append(
             Group(
                 k=int(k),
@@ -156,7 +255,9 @@ def groups_of(pool: EvalPool, orders: int | None, seed: int) -> list[Group]:
                 view=view,
                 correct=pool.correct[rows, :k],
                 correct_swapped=swapped[rows, :k],
-                orders=None if orders is None else draw_orders(view, orders, seed),
+                seed=seed,
+                perms=perms,
+                rng_state=state,
             )
         )
     return groups

@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from optscale_math import NO_ANSWER
+from optscale_math import NO_ANSWER, running_best_pick, running_vote_pick
 
 Selector = Literal["score", "vote"]
 """``"score"``: the best-scored usable sample so far; ``"vote"``: the running majority."""
@@ -27,14 +27,7 @@ def running_best(
     The first sample with the highest score among non-empty, scored samples (the fair Best-of-N
     rule); ``-1`` while no usable sample has been seen.
     """
-    usable = ~empty & np.isfinite(scores)
-    masked = np.where(usable, scores, -np.inf)
-    before = np.maximum.accumulate(masked, axis=1)
-    before = np.concatenate([np.full((masked.shape[0], 1), -np.inf), before[:, :-1]], axis=1)
-    improves = usable & (masked > before)
-    index = np.where(improves, np.arange(masked.shape[1]), -1)
-    best: npt.NDArray[np.int64] = np.maximum.accumulate(index, axis=1).astype(np.int64)
-    return best
+    return running_best_pick(scores, empty)
 
 
 def running_majority(answer_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -45,7 +38,7 @@ def running_majority(answer_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]
     columns, so memory stays ``O(P K)``.
     """
     ids = np.asarray(answer_ids, dtype=np.int64)
-    rows, k = ids.shape
+    k = ids.shape[1]
     # Answer ids are per-row labels; map each to the first sample carrying it (its "label").
     order = np.argsort(ids, axis=1, kind="stable")
     sorted_ids = np.take_along_axis(ids, order, axis=1)
@@ -56,23 +49,7 @@ def running_majority(answer_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]
     labels = np.empty_like(ids)
     np.put_along_axis(labels, order, label_sorted, axis=1)
     labels[ids == NO_ANSWER] = -1
-    counts = np.zeros((rows, k), dtype=np.int32)
-    leader = np.full(rows, -1, dtype=np.int64)
-    lead_count = np.zeros(rows, dtype=np.int32)
-    out = np.empty((rows, k), dtype=np.int64)
-    all_rows = np.arange(rows)
-    for j in range(k):
-        label = labels[:, j]
-        votes = label >= 0
-        safe = np.where(votes, label, 0)
-        counts[all_rows, safe] += votes
-        count = counts[all_rows, safe]
-        # A label below the leader's was seen first, so it wins ties.
-        wins = votes & ((count > lead_count) | ((count == lead_count) & (safe < leader)))
-        leader = np.where(wins, safe, leader)
-        lead_count = np.where(wins, count, lead_count)
-        out[:, j] = leader
-    return out
+    return running_vote_pick(labels)
 
 
 def first_correct_prefix(
@@ -83,3 +60,16 @@ def first_correct_prefix(
     hit = (picks >= 0) & np.take_along_axis(correct, np.maximum(picks, 0), axis=1)
     first: npt.NDArray[np.int64] = np.where(hit.any(axis=1), hit.argmax(axis=1), k).astype(np.int64)
     return first
+
+
+def hindsight_stop(picks: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
+    """Return the samples the hindsight stop pays at budget ``n``: up to Best-of-``n``'s pick.
+
+    The hindsight stop knows every score of the first ``n`` samples but no correctness: it stops
+    at the first prefix whose running best-scored pick is already the pick of all ``n``, which
+    is that sample itself (``picks[:, n - 1] + 1`` samples; 1 when no sample is usable). It
+    answers exactly as Best-of-``n`` does, with the fewest samples any rule that commits to the
+    best-scored sample it has seen can pay and still give Best-of-``n``'s answer on every row.
+    """
+    used: npt.NDArray[np.int64] = np.maximum(picks[:, n - 1], 0).astype(np.int64) + 1
+    return used

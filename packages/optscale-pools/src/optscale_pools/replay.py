@@ -140,14 +140,20 @@ def draw_orders(view: PoolView, orders: int, seed: int = 0) -> SampleOrders:
     ValueError
         If ``orders`` is not an integer >= 1.
     """
-    if isinstance(orders, bool) or not isinstance(orders, int) or orders < 1:
-        msg = f"orders must be None or an integer >= 1, got {orders!r}"
-        raise ValueError(msg)
+    check_orders(orders)
     rng = np.random.default_rng(seed)
     perms = random_orders(rng, orders, *view.scores.shape)
     stacked = permuted_view(view, perms)
     paid = np.cumsum(stacked.tokens, axis=-1, dtype=np.float64).reshape(perms.shape)
     return SampleOrders(view, seed, perms, stacked, paid, rng.bit_generator.state)
+
+
+def check_orders(orders: int) -> int:
+    """Return ``orders`` if it is an integer >= 1, else raise ``ValueError``."""
+    if isinstance(orders, bool) or not isinstance(orders, int) or orders < 1:
+        msg = f"orders must be None or an integer >= 1, got {orders!r}"
+        raise ValueError(msg)
+    return orders
 
 
 def replay(
