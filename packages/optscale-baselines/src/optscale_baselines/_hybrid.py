@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -9,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtr
 
-from optscale_baselines._live import StepCore, replay_core
+from optscale_baselines._live import StepCore, replay_inputs
 from optscale_baselines._protocol import (
     BoolArray,
     Decisions,
@@ -115,8 +117,14 @@ def flip_probability(
     return out
 
 
+def cast_votes(tally: Tally, rows: IntArray, scores: FloatArray, labels: IntArray) -> None:
+    """Add sample ``k`` of ``rows`` to ``tally``: answers with a usable score vote with it."""
+    voting = (labels != NOT_VOTING) & np.isfinite(scores)
+    tally.add(rows, labels, np.maximum(np.nan_to_num(scores), 0.0), voting)
+
+
 class HybridCore:
-    """Core of [`AgreementHybrid`][optscale_baselines.AgreementHybrid]."""
+    """Core of [`AgreementHybrid`][optscale_baselines.AgreementHybrid] (the live form)."""
 
     def __init__(self, rows: int, policy: AgreementHybrid) -> None:
         self.policy = policy
@@ -125,8 +133,7 @@ class HybridCore:
     def step(self, rows: IntArray, k: int, scores: FloatArray, labels: IntArray) -> BoolArray:
         """Vote with sample ``k``; from ``min_n`` samples on, stop when a flip is unlikely."""
         p = self.policy
-        voting = (labels != NOT_VOTING) & np.isfinite(scores)
-        self.tally.add(rows, labels, np.maximum(np.nan_to_num(scores), 0.0), voting)
+        cast_votes(self.tally, rows, scores, labels)
         if k + 1 < p.min_n:
             return np.zeros(rows.size, dtype=bool)
         flip = flip_probability(self.tally, rows, k + 1, p.max_n - k - 1, p.alpha)
@@ -136,6 +143,41 @@ class HybridCore:
     def picks(self) -> IntArray:
         """Return the weighted-vote leader per row (its first sample), -1 where nobody voted."""
         return self.tally.picks()
+
+
+_TABLES: OrderedDict[bytes, tuple[FloatArray, IntArray]] = OrderedDict()
+"""Recent flip tables by view content, cap and ``alpha`` (a grid replays one view many times)."""
+
+
+def flip_table(view: ViewLike, max_n: int, alpha: float) -> tuple[FloatArray, IntArray]:
+    """Flip bound and leader of every row after each sample count, fed as the live form is.
+
+    Returns ``flips[p, k]``, the [`flip_probability`][optscale_baselines.flip_probability]
+    after ``k + 1`` samples under cap ``max_n``, and ``leaders[p, k]``, the weighted-vote
+    leader then. Neither depends on ``min_n`` or ``delta``, nor on when a row stops (the
+    tally of a row reads that row's samples only), so one table serves every such setting:
+    it is cached by content, and a setting only thresholds it.
+    """
+    scores, labels = replay_inputs(view, max_n)
+    digest = hashlib.blake2b(digest_size=20)
+    for part in (scores, labels):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    digest.update(f"{scores.shape}{max_n}{alpha!r}".encode())
+    key = digest.digest()
+    if key in _TABLES:
+        _TABLES.move_to_end(key)
+        return _TABLES[key]
+    rows = scores.shape[0]
+    tally, every = Tally(rows, max_n), np.arange(rows)
+    flips, leaders = np.empty((rows, max_n)), np.empty((rows, max_n), dtype=np.int64)
+    for k in range(max_n):
+        cast_votes(tally, every, scores[:, k], labels[:, k])
+        leaders[:, k] = tally.leader
+        flips[:, k] = flip_probability(tally, every, k + 1, max_n - k - 1, alpha)
+    _TABLES[key] = (flips, leaders)
+    while len(_TABLES) > 8:
+        _TABLES.popitem(last=False)
+    return flips, leaders
 
 
 @dataclass(frozen=True)
@@ -194,5 +236,16 @@ class AgreementHybrid(RowPolicy):
         return HybridCore(prior_mu.size, self)
 
     def run(self, view: ViewLike) -> Decisions:
-        """Replay the rule on every row of ``view``."""
-        return replay_core(self, view)
+        """Replay the rule on every row of ``view`` from its table of flip bounds.
+
+        The row stops after the first ``n >= min_n`` samples whose flip bound is at most
+        ``delta`` (else at ``max_n``) and answers with the leader after ``n`` samples: the
+        decisions of the live form, sample for sample (see
+        ``flip_table``).
+        """
+        flips, leaders = flip_table(view, self.max_n, float(self.alpha))
+        steps = np.arange(self.max_n)
+        stop = (steps >= self.min_n - 1) & (flips <= self.delta)
+        n_used = np.where(stop.any(axis=1), stop.argmax(axis=1) + 1, self.max_n)
+        pick = np.take_along_axis(leaders, (n_used - 1)[:, None], axis=1)[:, 0]
+        return Decisions(n_used=n_used.astype(np.int64), pick=pick.astype(np.int64))

@@ -105,6 +105,21 @@ def usable_scores(scores: FloatArray, empty: BoolArray) -> FloatArray:
     return out
 
 
+def replay_inputs(view: ViewLike, max_n: int) -> tuple[FloatArray, IntArray]:
+    """Check ``view`` and return its first ``max_n`` usable scores and first-seen labels.
+
+    The inputs a core is fed in replay: NaN for unusable scores, ``NOT_VOTING`` for samples
+    without an answer.
+    """
+    view_width(view, max_n, "max_n")
+    scores = usable_scores(
+        np.asarray(view.scores, dtype=np.float64)[:, :max_n],
+        np.asarray(view.empty, dtype=bool)[:, :max_n],
+    )
+    labels = first_seen_labels(np.asarray(view.answer_ids)[:, :max_n], "fair")
+    return scores, labels
+
+
 def replay_core(factory: CoreFactory, view: ViewLike) -> Decisions:
     """Run a core over every row of ``view``, column by column, stopping rows as they decide.
 
@@ -131,12 +146,7 @@ def _drive(
 ) -> tuple[IntArray, StepCore, IntArray]:
     """Feed the view to a fresh core; return ``n_used``, the core and (if ``record``) picks."""
     max_n = factory.max_n
-    view_width(view, max_n, "max_n")
-    scores = usable_scores(
-        np.asarray(view.scores, dtype=np.float64)[:, :max_n],
-        np.asarray(view.empty, dtype=bool)[:, :max_n],
-    )
-    labels = first_seen_labels(np.asarray(view.answer_ids)[:, :max_n], "fair")
+    scores, labels = replay_inputs(view, max_n)
     rows = scores.shape[0]
     core = factory.core(
         np.asarray(view.prior_mu, dtype=np.float64), np.asarray(view.prior_sigma, dtype=np.float64)
