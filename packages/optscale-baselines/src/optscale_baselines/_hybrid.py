@@ -93,23 +93,23 @@ def flip_probability(
     lead = tally.leader[rows]
     voted = lead >= 0
     safe = np.where(voted, lead, 0)
-    weight, count, square = (x[rows] for x in (tally.weight, tally.count, tally.square))
-    at = (np.arange(rows.size), safe)
-    w_l, q_l = weight[at], square[at]
+    w_l, q_l = tally.weight[rows, safe], tally.square[rows, safe]
     conc = seen + alpha
-    rivals = (count > 0) & (np.arange(weight.shape[1]) != safe[:, None])
-    each = overtake_probability(
-        w_l[:, None] - weight,
-        (w_l[:, None] - weight) / conc,
-        (q_l[:, None] + square) / conc,
-        remaining,
-        conc,
+    rivals = tally.count[rows] > 0
+    rivals[np.arange(rows.size), safe] = False
+    # Only rival entries are evaluated; the sum runs over the whole row (zeros elsewhere), so
+    # a row's bound does not depend on which other rows are evaluated with it.
+    i, c = np.nonzero(rivals)
+    gap = w_l[i] - tally.weight[rows[i], c]
+    each = np.zeros(rivals.shape)
+    each[i, c] = overtake_probability(
+        gap, gap / conc, (q_l[i] + tally.square[rows[i], c]) / conc, remaining, conc
     )
-    total = np.where(rivals, each, 0.0).sum(axis=1)
+    total = each.sum(axis=1)
     if alpha > 0:
         votes = np.maximum(tally.votes[rows], 1.0)
         new_w = alpha * tally.total[rows] / votes
-        new_q = alpha * square.sum(axis=1) / votes
+        new_q = alpha * tally.square[rows].sum(axis=1) / votes
         total += overtake_probability(
             w_l, (w_l - new_w) / conc, (q_l + new_q) / conc, remaining, conc
         )
