@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -22,6 +20,7 @@ from optscale_baselines._protocol import (
     ViewLike,
     check_budget,
 )
+from optscale_baselines._tables import TableCache, content_key, first_stops
 from optscale_baselines._tally import Tally
 from optscale_baselines._votes import NOT_VOTING
 
@@ -145,8 +144,8 @@ class HybridCore:
         return self.tally.picks()
 
 
-_TABLES: OrderedDict[bytes, tuple[FloatArray, IntArray]] = OrderedDict()
-"""Recent flip tables by view content, cap and ``alpha`` (a grid replays one view many times)."""
+_TABLES: TableCache[tuple[FloatArray, IntArray]] = TableCache(8)
+"""Recent flip tables (a grid replays one view for each of its settings)."""
 
 
 def flip_table(view: ViewLike, max_n: int, alpha: float) -> tuple[FloatArray, IntArray]:
@@ -154,30 +153,23 @@ def flip_table(view: ViewLike, max_n: int, alpha: float) -> tuple[FloatArray, In
 
     Returns ``flips[p, k]``, the [`flip_probability`][optscale_baselines.flip_probability]
     after ``k + 1`` samples under cap ``max_n``, and ``leaders[p, k]``, the weighted-vote
-    leader then. Neither depends on ``min_n`` or ``delta``, nor on when a row stops (the
-    tally of a row reads that row's samples only), so one table serves every such setting:
-    it is cached by content, and a setting only thresholds it.
+    leader then. Neither depends on ``min_n`` or ``delta``, nor on when a row stops (a row's
+    tally reads that row's samples only), so one table, cached by content, serves every
+    such setting.
     """
     scores, labels = replay_inputs(view, max_n)
-    digest = hashlib.blake2b(digest_size=20)
-    for part in (scores, labels):
-        digest.update(np.ascontiguousarray(part).tobytes())
-    digest.update(f"{scores.shape}{max_n}{alpha!r}".encode())
-    key = digest.digest()
-    if key in _TABLES:
-        _TABLES.move_to_end(key)
-        return _TABLES[key]
-    rows = scores.shape[0]
-    tally, every = Tally(rows, max_n), np.arange(rows)
-    flips, leaders = np.empty((rows, max_n)), np.empty((rows, max_n), dtype=np.int64)
-    for k in range(max_n):
-        cast_votes(tally, every, scores[:, k], labels[:, k])
-        leaders[:, k] = tally.leader
-        flips[:, k] = flip_probability(tally, every, k + 1, max_n - k - 1, alpha)
-    _TABLES[key] = (flips, leaders)
-    while len(_TABLES) > 8:
-        _TABLES.popitem(last=False)
-    return flips, leaders
+
+    def make() -> tuple[FloatArray, IntArray]:
+        rows = scores.shape[0]
+        tally, every = Tally(rows, max_n), np.arange(rows)
+        flips, leaders = np.empty((rows, max_n)), np.empty((rows, max_n), dtype=np.int64)
+        for k in range(max_n):
+            cast_votes(tally, every, scores[:, k], labels[:, k])
+            leaders[:, k] = tally.leader
+            flips[:, k] = flip_probability(tally, every, k + 1, max_n - k - 1, alpha)
+        return flips, leaders
+
+    return _TABLES.get(content_key((scores, labels), f"{max_n} {alpha!r}"), make)
 
 
 @dataclass(frozen=True)
@@ -240,12 +232,8 @@ class AgreementHybrid(RowPolicy):
 
         The row stops after the first ``n >= min_n`` samples whose flip bound is at most
         ``delta`` (else at ``max_n``) and answers with the leader after ``n`` samples: the
-        decisions of the live form, sample for sample (see
-        ``flip_table``).
+        decisions of the live form, sample for sample (see ``flip_table``).
         """
         flips, leaders = flip_table(view, self.max_n, float(self.alpha))
         steps = np.arange(self.max_n)
-        stop = (steps >= self.min_n - 1) & (flips <= self.delta)
-        n_used = np.where(stop.any(axis=1), stop.argmax(axis=1) + 1, self.max_n)
-        pick = np.take_along_axis(leaders, (n_used - 1)[:, None], axis=1)[:, 0]
-        return Decisions(n_used=n_used.astype(np.int64), pick=pick.astype(np.int64))
+        return first_stops((steps >= self.min_n - 1) & (flips <= self.delta), leaders)
