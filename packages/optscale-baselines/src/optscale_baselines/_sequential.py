@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from optscale_math import TruncatedNormal01, fit_map, fit_mle
 
-from optscale_baselines._live import StepCore, replay_core, usable_scores
+from optscale_baselines._live import StepCore, usable_scores
 from optscale_baselines._protocol import (
     BoolArray,
     Decisions,
@@ -23,6 +23,7 @@ from optscale_baselines._protocol import (
     check_budget,
     view_width,
 )
+from optscale_baselines._tables import TableCache, content_key, first_stops
 from optscale_baselines._threshold import BestSoFar
 
 Fitting = Literal["mle", "map"]
@@ -188,12 +189,21 @@ class SequentialCore(BestSoFar):
         self.fitted = np.zeros(rows, dtype=bool)
 
     def step(self, rows: IntArray, k: int, scores: FloatArray, labels: IntArray) -> BoolArray:
-        """Record sample ``k``; re-fit at the end of a wave; apply the stop test."""
+        """Record sample ``k``; stop where the chance of an improvement is below ``delta``."""
+        out: BoolArray = self.chance(rows, k, scores) < self.policy.delta
+        return out
+
+    def chance(self, rows: IntArray, k: int, scores: FloatArray) -> FloatArray:
+        """Record sample ``k``; re-fit at the end of a wave; return the improvement chance.
+
+        The chance is ``inf`` (never below a threshold) while the rule may not stop: before
+        ``peek`` samples, at ``max_n``, and for rows not fitted on a usable score yet.
+        """
         self.add(rows, k, scores)
         self.scores[rows, k] = scores
         p, n = self.policy, k + 1
         if n < p.peek or n >= p.max_n:
-            return np.zeros(rows.size, dtype=bool)
+            return np.full(rows.size, np.inf)
         if (n - p.peek) % p.wave == 0:
             some = np.isfinite(self.best[rows])
             mu, sigma = self.fits(rows, n, self.scores[rows])
@@ -202,8 +212,12 @@ class SequentialCore(BestSoFar):
         chance = improvement_probability(
             self.mu[rows], self.sigma[rows], self.best[rows], p.epsilon, p.max_n - n
         )
-        out: BoolArray = self.fitted[rows] & (chance < p.delta)
+        out: FloatArray = np.where(self.fitted[rows], chance, np.inf)
         return out
+
+
+_CHANCES: TableCache[tuple[FloatArray, IntArray]] = TableCache(8)
+"""Recent tables of improvement chances (a grid replays one view for each of its settings)."""
 
 
 @dataclass(frozen=True)
@@ -291,21 +305,27 @@ class SequentialOptScale(RowPolicy):
             np.asarray(view.prior_mu, dtype=np.float64),
             np.asarray(view.prior_sigma, dtype=np.float64),
         )
-        table = TableFits(scores, *prior, self.fit)
+        key = content_key(
+            (scores, *prior), f"{self.fit} {self.peek} {self.wave} {self.epsilon!r} {self.max_n}"
+        )
+        chances, picks = _CHANCES.get(key, lambda: self._chances(scores, *prior))
+        return first_stops(chances < self.delta, picks)
+
+    def _chances(
+        self, scores: FloatArray, prior_mu: FloatArray, prior_sigma: FloatArray
+    ) -> tuple[FloatArray, IntArray]:
+        """Improvement chance and best sample of every row after each sample count.
+
+        Fed to the live form's core as the live form is fed, with every row kept running: a
+        row's chance reads its own samples only, so it is the same whenever the row stops,
+        and it does not depend on ``delta``.
+        """
+        table = TableFits(scores, prior_mu, prior_sigma, self.fit)
         table.prepare(self.schedule())
-        return replay_core(_WithFits(self, table), view)
-
-
-@dataclass(frozen=True)
-class _WithFits:
-    """The policy's cap and a core that reads fits from a table (replay)."""
-
-    policy: SequentialOptScale
-    fits: FitSource
-
-    @property
-    def max_n(self) -> int:
-        return self.policy.max_n
-
-    def core(self, prior_mu: FloatArray, prior_sigma: FloatArray) -> StepCore:
-        return SequentialCore(self.policy, prior_mu.size, self.fits)
+        rows = scores.shape[0]
+        core, every = SequentialCore(self, rows, table), np.arange(rows)
+        chances, picks = np.empty((rows, self.max_n)), np.empty((rows, self.max_n), dtype=np.int64)
+        for k in range(self.max_n):
+            chances[:, k] = core.chance(every, k, scores[:, k])
+            picks[:, k] = core.pick
+        return chances, picks
