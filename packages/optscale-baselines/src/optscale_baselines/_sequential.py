@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
@@ -60,8 +60,20 @@ def improvement_probability(
     $F(b + \varepsilon)^m$; the complement is the probability of an improvement. $F = 1$ at and
     above 1, so a best within $\varepsilon$ of 1 gives 0.
     """
+    return chance_from_log(log_no_improvement(mu, sigma, best, epsilon), remaining)
+
+
+def log_no_improvement(
+    mu: npt.ArrayLike, sigma: npt.ArrayLike, best: npt.ArrayLike, epsilon: float
+) -> FloatArray:
+    """``log F(best + epsilon)``: log chance that one further draw does not improve enough."""
     law = TruncatedNormal01(mu, sigma)
-    log_f = law.logcdf(np.asarray(best, dtype=np.float64) + epsilon)
+    out: FloatArray = law.logcdf(np.asarray(best, dtype=np.float64) + epsilon)
+    return out
+
+
+def chance_from_log(log_f: npt.ArrayLike, remaining: npt.ArrayLike) -> FloatArray:
+    """``1 - F^m`` from ``log F`` (see `improvement_probability`); 0 where ``m = 0``."""
     m = np.asarray(remaining, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         out: FloatArray = np.where(m > 0, -np.expm1(m * log_f), 0.0)
@@ -194,30 +206,40 @@ class SequentialCore(BestSoFar):
         return out
 
     def chance(self, rows: IntArray, k: int, scores: FloatArray) -> FloatArray:
-        """Record sample ``k``; re-fit at the end of a wave; return the improvement chance.
+        """Record sample ``k``; return the improvement chance (``inf`` at ``max_n``).
 
-        The chance is ``inf`` (never below a threshold) while the rule may not stop: before
-        ``peek`` samples, at ``max_n``, and for rows not fitted on a usable score yet.
+        NaN (never below a threshold) where the rule may not stop yet; see ``log_stay``.
+        """
+        log_f = self.log_stay(rows, k, scores)
+        n = k + 1
+        if n >= self.policy.max_n:
+            return np.full(rows.size, np.inf)
+        return chance_from_log(log_f, self.policy.max_n - n)
+
+    def log_stay(self, rows: IntArray, k: int, scores: FloatArray) -> FloatArray:
+        """Record sample ``k``; re-fit at the end of a wave; return ``log F(best + epsilon)``.
+
+        NaN while the rule may not stop: before ``peek`` samples and for rows not fitted on a
+        usable score yet. Neither the value nor the fits before ``max_n`` depend on
+        ``max_n``, so the replay tabulates this once for every cap.
         """
         self.add(rows, k, scores)
         self.scores[rows, k] = scores
         p, n = self.policy, k + 1
         if n < p.peek or n >= p.max_n:
-            return np.full(rows.size, np.inf)
+            return np.full(rows.size, np.nan)
         if (n - p.peek) % p.wave == 0:
             some = np.isfinite(self.best[rows])
             mu, sigma = self.fits(rows, n, self.scores[rows])
             self.mu[rows], self.sigma[rows] = mu, sigma
             self.fitted[rows] |= some
-        chance = improvement_probability(
-            self.mu[rows], self.sigma[rows], self.best[rows], p.epsilon, p.max_n - n
-        )
-        out: FloatArray = np.where(self.fitted[rows], chance, np.inf)
+        log_f = log_no_improvement(self.mu[rows], self.sigma[rows], self.best[rows], p.epsilon)
+        out: FloatArray = np.where(self.fitted[rows], log_f, np.nan)
         return out
 
 
-_CHANCES: TableCache[tuple[FloatArray, IntArray]] = TableCache(8)
-"""Recent tables of improvement chances (a grid replays one view for each of its settings)."""
+_LOGS: TableCache[tuple[FloatArray, IntArray]] = TableCache(16)
+"""Recent tables of ``log F`` and best samples (shared by every ``delta`` and every cap)."""
 
 
 @dataclass(frozen=True)
@@ -305,27 +327,30 @@ class SequentialOptScale(RowPolicy):
             np.asarray(view.prior_mu, dtype=np.float64),
             np.asarray(view.prior_sigma, dtype=np.float64),
         )
-        key = content_key(
-            (scores, *prior), f"{self.fit} {self.peek} {self.wave} {self.epsilon!r} {self.max_n}"
-        )
-        chances, picks = _CHANCES.get(key, lambda: self._chances(scores, *prior))
-        return first_stops(chances < self.delta, picks)
+        key = content_key((scores, *prior), f"{self.fit} {self.peek} {self.wave} {self.epsilon!r}")
+        log_f, picks = _LOGS.get(key, lambda: self._log_table(scores, *prior))
+        n = np.arange(1, self.max_n + 1)
+        with np.errstate(invalid="ignore"):
+            stop = chance_from_log(log_f[:, : self.max_n], self.max_n - n) < self.delta
+        stop[:, -1] = False
+        return first_stops(stop, picks[:, : self.max_n])
 
-    def _chances(
+    def _log_table(
         self, scores: FloatArray, prior_mu: FloatArray, prior_sigma: FloatArray
     ) -> tuple[FloatArray, IntArray]:
-        """Improvement chance and best sample of every row after each sample count.
+        """``log_stay`` and the best sample of every row after each sample count, full width.
 
-        Fed to the live form's core as the live form is fed, with every row kept running: a
-        row's chance reads its own samples only, so it is the same whenever the row stops,
-        and it does not depend on ``delta``.
+        The live form's core under the view's full width as cap, fed as the live form is fed
+        with every row kept running: a row's values read its own samples only, so they are
+        the same whenever the row stops, and they depend on neither ``delta`` nor the cap.
         """
+        rows, width = scores.shape
+        policy = replace(self, max_n=width)
         table = TableFits(scores, prior_mu, prior_sigma, self.fit)
-        table.prepare(self.schedule())
-        rows = scores.shape[0]
-        core, every = SequentialCore(self, rows, table), np.arange(rows)
-        chances, picks = np.empty((rows, self.max_n)), np.empty((rows, self.max_n), dtype=np.int64)
-        for k in range(self.max_n):
-            chances[:, k] = core.chance(every, k, scores[:, k])
+        table.prepare(policy.schedule())
+        core, every = SequentialCore(policy, rows, table), np.arange(rows)
+        log_f, picks = np.empty((rows, width)), np.empty((rows, width), dtype=np.int64)
+        for k in range(width):
+            log_f[:, k] = core.log_stay(every, k, scores[:, k])
             picks[:, k] = core.pick
-        return chances, picks
+        return log_f, picks
