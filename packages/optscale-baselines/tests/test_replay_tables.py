@@ -57,7 +57,7 @@ def test_hybrid_table_replay_equals_stepped_replay(seed, problems, k):
 @given(seed=st.integers(0, 2**32 - 1), problems=st.integers(1, 6), k=st.integers(1, 9))
 def test_sequential_table_replay_equals_stepped_replay_with_direct_fits(seed, problems, k):
     view = hostile_view(seed, problems, k)
-    grid = SequentialOptScale.grid()[::5] + [{"peek": 1, "wave": 3, "epsilon": 0.01, "delta": 0.3}]
+    grid = [*SequentialOptScale.grid()[::5], {"peek": 1, "wave": 3, "epsilon": 0.01, "delta": 0.3}]
     for max_n in sorted({1, max(1, k // 2), k}):
         for fit in ("mle", "map"):
             for setting in grid:
