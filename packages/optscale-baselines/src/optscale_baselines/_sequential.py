@@ -72,7 +72,7 @@ def log_no_improvement(
     return out
 
 
-def chance_from_log(log_f: npt.ArrayLike, remaining: npt.ArrayLike) -> FloatArray:
+def chance_from_log(log_f: FloatArray, remaining: npt.ArrayLike) -> FloatArray:
     """``1 - F^m`` from ``log F`` (see `improvement_probability`); 0 where ``m = 0``."""
     m = np.asarray(remaining, dtype=np.float64)
     with np.errstate(invalid="ignore"):
