@@ -23,7 +23,7 @@ from optscale_baselines._protocol import (
     check_budget,
     view_width,
 )
-from optscale_baselines._tables import TableCache, content_key, first_stops
+from optscale_baselines._tables import first_stops
 from optscale_baselines._threshold import BestSoFar
 
 Fitting = Literal["mle", "map"]
@@ -145,6 +145,14 @@ _CHUNK = 4_000_000
 """Largest number of scores fitted in one call when tabulating prefix fits."""
 
 
+@dataclass
+class _ViewTables:
+    """What the replay keeps per view: fits by sample count, ``log F`` tables by setting."""
+
+    fits: dict[int, tuple[FloatArray, FloatArray]]
+    logs: dict[str, tuple[FloatArray, IntArray]]
+
+
 class TableFits:
     """Fits of every row after each scheduled ``n``, computed in a few large calls (replay).
 
@@ -153,9 +161,10 @@ class TableFits:
     up front, exactly as ``DirectFits`` would compute them one by one. Tables are cached per
     view content at the view's full width, so every grid cell and every budget ``max_n``
     replayed on the same view shares them: the fit after ``n`` samples is the same for all.
+    The view's tables of ``log F`` per setting (``logs``) are kept with its fits.
     """
 
-    _cache: ClassVar[OrderedDict[bytes, dict[int, tuple[FloatArray, FloatArray]]]] = OrderedDict()
+    _cache: ClassVar[OrderedDict[bytes, _ViewTables]] = OrderedDict()
 
     def __init__(
         self, scores: FloatArray, prior_mu: FloatArray, prior_sigma: FloatArray, fit: Fitting
@@ -165,7 +174,8 @@ class TableFits:
             digest.update(np.ascontiguousarray(part).tobytes())
         digest.update(f"{fit}{scores.shape}".encode())
         key = digest.digest()
-        self.table = self._cache.setdefault(key, {})
+        entry = self._cache.setdefault(key, _ViewTables({}, {}))
+        self.table, self.logs = entry.fits, entry.logs
         self._cache.move_to_end(key)
         while len(self._cache) > 4:
             self._cache.popitem(last=False)
@@ -236,10 +246,6 @@ class SequentialCore(BestSoFar):
         log_f = log_no_improvement(self.mu[rows], self.sigma[rows], self.best[rows], p.epsilon)
         out: FloatArray = np.where(self.fitted[rows], log_f, np.nan)
         return out
-
-
-_LOGS: TableCache[tuple[FloatArray, IntArray]] = TableCache(16)
-"""Recent tables of ``log F`` and best samples (shared by every ``delta`` and every cap)."""
 
 
 @dataclass(frozen=True)
@@ -327,17 +333,18 @@ class SequentialOptScale(RowPolicy):
             np.asarray(view.prior_mu, dtype=np.float64),
             np.asarray(view.prior_sigma, dtype=np.float64),
         )
-        key = content_key((scores, *prior), f"{self.fit} {self.peek} {self.wave} {self.epsilon!r}")
-        log_f, picks = _LOGS.get(key, lambda: self._log_table(scores, *prior))
+        table = TableFits(scores, *prior, self.fit)
+        tag = f"{self.peek} {self.wave} {self.epsilon!r}"
+        if tag not in table.logs:
+            table.logs[tag] = self._log_table(scores, table)
+        log_f, picks = table.logs[tag]
         n = np.arange(1, self.max_n + 1)
         with np.errstate(invalid="ignore"):
             stop = chance_from_log(log_f[:, : self.max_n], self.max_n - n) < self.delta
         stop[:, -1] = False
         return first_stops(stop, picks[:, : self.max_n])
 
-    def _log_table(
-        self, scores: FloatArray, prior_mu: FloatArray, prior_sigma: FloatArray
-    ) -> tuple[FloatArray, IntArray]:
+    def _log_table(self, scores: FloatArray, table: TableFits) -> tuple[FloatArray, IntArray]:
         """``log_stay`` and the best sample of every row after each sample count, full width.
 
         The live form's core under the view's full width as cap, fed as the live form is fed
@@ -346,7 +353,6 @@ class SequentialOptScale(RowPolicy):
         """
         rows, width = scores.shape
         policy = replace(self, max_n=width)
-        table = TableFits(scores, prior_mu, prior_sigma, self.fit)
         table.prepare(policy.schedule())
         core, every = SequentialCore(policy, rows, table), np.arange(rows)
         log_f, picks = np.empty((rows, width)), np.empty((rows, width), dtype=np.int64)
