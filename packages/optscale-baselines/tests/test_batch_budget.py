@@ -32,8 +32,10 @@ def fresh_plan(policy, view):
     if left <= 0 or not open_.any() or peek == policy.max_n:
         return n_used
     fit = fit_mle(x[open_])
-    room = policy.max_n - peek
-    n_used[open_] += allocate_budget(fit.mu, fit.sigma, policy.target, cost[open_], left, max_n=room)
+    extra = allocate_budget(
+        fit.mu, fit.sigma, policy.target, cost[open_], left, max_n=policy.max_n - peek
+    )
+    n_used[open_] += extra
     return n_used
 
 
