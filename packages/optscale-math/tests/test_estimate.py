@@ -82,6 +82,25 @@ def test_padding_is_ignored(rng: np.random.Generator) -> None:
         np.testing.assert_allclose(a.sigma, b.sigma, rtol=1e-7)
 
 
+def test_each_row_fits_as_it_would_alone(rng: np.random.Generator) -> None:
+    # Callers fit a batch once and keep some of its rows: a row's fit must not depend on which
+    # rows come with it, bit for bit, whether it settles, runs off, is degenerate or padded.
+    x = draw(rng, 24, 4)
+    x[:4] = 1.0 - rng.exponential(0.01, size=(4, 4)).clip(0, 1)  # some run off
+    x[4:8] = np.round(x[4:8, :1], 1)  # equal scores
+    x[8:12, 2:] = np.nan
+    fit = fit_mle(x)
+    assert {FitStatus.UNBOUNDED, FitStatus.DEGENERATE, FitStatus.OK} <= set(fit.status.tolist())
+    alone = [fit_mle(x[p : p + 1]) for p in range(x.shape[0])]
+    np.testing.assert_array_equal(fit.mu, [f.mu[0] for f in alone])
+    np.testing.assert_array_equal(fit.sigma, [f.sigma[0] for f in alone])
+    np.testing.assert_array_equal(fit.status, [f.status[0] for f in alone])
+    keep = rng.random(x.shape[0]) < 0.5
+    part = fit_mle(x[keep])
+    np.testing.assert_array_equal(part.mu, fit.mu[keep])
+    np.testing.assert_array_equal(part.sigma, fit.sigma[keep])
+
+
 def test_negative_prior_sigma_is_allowed() -> None:
     # Published predictor priors have sigma < 0 at times: it pulls sigma to the floor.
     fit = fit_map(np.array([[0.9, 0.95, 0.97]]), 0.7, -0.05)

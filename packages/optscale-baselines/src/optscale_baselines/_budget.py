@@ -26,11 +26,14 @@ from optscale_baselines._sequential import packed
 
 @lru_cache(maxsize=4096)
 def _peek_fit(peeks: bytes, shape: tuple[int, int]) -> tuple[FloatArray, FloatArray]:
-    """[`fit_mle`][optscale_math.fit_mle] of the open problems' peeked scores, memoised.
+    """[`fit_mle`][optscale_math.fit_mle] of every peeked problem with a usable score, memoised.
 
     An evaluator builds one policy per budget ``N`` and setting, but the peek, and so the fit,
-    does not depend on ``N``: the same scores come back once per budget. The key is the exact
-    bytes of the scores, so a hit returns what the fit would return; results are read-only.
+    depends on neither ``N`` nor ``target``: the fit covers every problem with a usable peeked
+    score, open or not, and the caller keeps the open ones. [`fit_mle`][optscale_math.fit_mle]
+    fits each row on its own, so a row's result does not depend on which rows come with it,
+    and one fit per peek serves every budget and target. The key is the exact bytes of the
+    scores, so a hit returns what the fit would return; results are read-only.
     """
     fit = fit_mle(np.frombuffer(peeks, dtype=np.float64).reshape(shape))
     fit.mu.setflags(write=False)
@@ -150,9 +153,12 @@ class BatchBudget(RowPolicy):
         open_ = some & (best < self.target)
         if left <= 0 or not open_.any() or peek == self.max_n:
             return n_used
-        peeks = np.ascontiguousarray(x[open_], dtype=np.float64)
+        peeks = np.ascontiguousarray(x[some], dtype=np.float64)
         mu, sigma = _peek_fit(peeks.tobytes(), (peeks.shape[0], peeks.shape[1]))
-        extra = allocate_budget(mu, sigma, self.target, cost[open_], left, max_n=self.max_n - peek)
+        mine = open_[some]
+        extra = allocate_budget(
+            mu[mine], sigma[mine], self.target, cost[open_], left, max_n=self.max_n - peek
+        )
         n_used[open_] += extra
         return n_used
 

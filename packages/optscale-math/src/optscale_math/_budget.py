@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optscale_math import _validation as check
-from optscale_math._truncnorm import TruncatedNormal01
+from optscale_math._mass import log_cdf_sf
 from optscale_math._validation import FloatArray, IntArray
 
 
@@ -80,8 +80,8 @@ def allocate_budget(
         cap = affordable
     else:
         cap = np.minimum(affordable, check.count("max_n", max_n, minimum=0))
-    law = TruncatedNormal01(mu_a, sigma_a)
-    log_f, log_sf = law.logcdf(target_a), law.logsf(target_a)
+    # target lies in (0, 1): the law's log cdf and log sf there, both from one evaluation.
+    log_f, log_sf = log_cdf_sf(mu_a, sigma_a, target_a)
     # Priority of problem i's sample n (n = 0, 1, ...): log gain per unit cost, non-increasing in n.
     first = log_sf - np.log(cost_a)
     cap = np.where(np.isfinite(first), cap, 0.0)

@@ -251,25 +251,28 @@ def _fit_rows(rows: Rows, *, screen: bool) -> Fit:
     """`fit_mle` on summarised rows; ``screen=False`` searches every row (tests compare)."""
     mu0, s0 = _start(rows)
     run_off = no_finite_optimum(rows) if screen else np.zeros(rows.k.shape, dtype=bool)
-    search = np.nonzero(~run_off)[0]
+    # Equal scores get their answer at the end whatever the search finds: skip the search.
+    degenerate = rows.css == 0
+    search = np.nonzero(~run_off & ~degenerate)[0]
     mu, s, unsettled = mu0.copy(), s0.copy(), np.ones(rows.k.shape, dtype=bool)
     mu[search], s[search], unsettled[search] = _newton(rows.take(search), mu0[search], s0[search])
     if not screen:
         unsettled[:] = True
+    unsettled &= ~degenerate
     status = np.full(mu.shape, FitStatus.OK, dtype=np.int8)
     status[s <= _LOG_FLOOR] = FitStatus.AT_FLOOR
     # A search that settled stopped at the one stationary point (the objective is convex in the
     # natural parameters), which the ridge cannot beat: only the others need the ridge.
     ridge_rows = np.nonzero(unsettled)[0]
-    sub = rows.take(ridge_rows)
-    ridge_mu, ridge_s = _ridge(sub), np.log(RIDGE_SIGMA)
-    ridge_s_rows = np.full(ridge_rows.size, ridge_s)
-    lower = value(sub, ridge_mu, ridge_s_rows) < value(sub, mu[ridge_rows], s[ridge_rows])
-    better = run_off[ridge_rows] | lower
-    take = ridge_rows[better]
-    mu[take], s[take] = ridge_mu[better], ridge_s
-    status[take] = FitStatus.UNBOUNDED
-    degenerate = rows.css == 0
+    if ridge_rows.size:
+        sub = rows.take(ridge_rows)
+        ridge_mu, ridge_s = _ridge(sub), np.log(RIDGE_SIGMA)
+        ridge_s_rows = np.full(ridge_rows.size, ridge_s)
+        lower = value(sub, ridge_mu, ridge_s_rows) < value(sub, mu[ridge_rows], s[ridge_rows])
+        better = run_off[ridge_rows] | lower
+        take = ridge_rows[better]
+        mu[take], s[take] = ridge_mu[better], ridge_s
+        status[take] = FitStatus.UNBOUNDED
     mu, s = np.where(degenerate, rows.mean, mu), np.where(degenerate, _LOG_FLOOR, s)
     status[degenerate] = FitStatus.DEGENERATE
     return Fit(mu, np.exp(s), status)
