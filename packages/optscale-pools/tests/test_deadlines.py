@@ -117,15 +117,24 @@ def test_math_verify_timeouts_are_counted_and_kept_off_stderr(
     assert not logging.getLogger("math_verify").handlers
 
 
-def test_grade_pool_says_how_many_calls_timed_out(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def calls_time_out(monkeypatch: pytest.MonkeyPatch, per_problem: int) -> None:
+    """Stand in for the workers: every answer graded wrong, ``per_problem`` calls timed out."""
+
     def timing_out(function: Any, tasks: list[tuple[Any, ...]], **_: object) -> TaskRun:
         return TaskRun(
-            [([False] * len(t[1]), [False] * len(t[1]), [0] * len(t[1]), 2) for t in tasks]
+            [
+                ([False] * len(t[1]), [False] * len(t[1]), [0] * len(t[1]), per_problem)
+                for t in tasks
+            ]
         )
 
     monkeypatch.setattr(grading_module, "run_tasks", timing_out)
+
+
+def test_grade_pool_says_how_many_calls_timed_out(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls_time_out(monkeypatch, 2)
     pool = pool_with_answers([["1", "2"], ["3", "3"]], ["1", "3"])
     grades = grade_pool(pool, cache=False, progress=False)
     assert grades.failed == ()
@@ -319,12 +328,7 @@ def test_the_watchdog_ends_a_worker_whose_parent_died_without_prctl() -> None:
 def test_grades_with_calls_past_the_timeout_are_not_cached(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def timing_out(function: Any, tasks: list[tuple[Any, ...]], **_: object) -> TaskRun:
-        return TaskRun(
-            [([True] * len(t[1]), [True] * len(t[1]), [0] * len(t[1]), 1) for t in tasks]
-        )
-
-    monkeypatch.setattr(grading_module, "run_tasks", timing_out)
+    calls_time_out(monkeypatch, 1)
     pool = pool_with_answers([["1", "2"], ["3", "3"]], ["1", "3"])
     grade_pool(pool, cache=tmp_path, progress=False)
     assert "not cached (a later run grades again)" in capsys.readouterr().err
