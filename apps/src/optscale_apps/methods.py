@@ -129,57 +129,35 @@ def catalogue(
     return {spec.name: spec for spec in specs}
 
 
+def _capped(name: str, policy: Any, *, needs_priors: bool = False, **fixed: Any) -> MethodSpec:
+    """Return a score rule built as ``policy(max_n=N, **fixed, **setting)`` over its grid."""
+
+    def make(n: int, setting: Setting) -> Policy:
+        built: Policy = policy(max_n=n, **fixed, **_kw(setting))
+        return built
+
+    return _spec(name, make, policy.grid(), uses_scores=True, needs_priors=needs_priors)
+
+
 def _stop_rules() -> list[MethodSpec]:
     """Return the stop rules beyond the paper (optscale-baselines), capped at ``max_n = N``.
 
     Batch budget allocation spends, at budget ``N``, what Best-of-N would (estimated from the
     peeked samples' tokens), with at most ``N`` samples per problem.
     """
-    seq_grid = SequentialOptScale.grid()
     return [
-        _spec(
-            "Threshold",
-            lambda n, s: BestScoreThreshold(max_n=n, **_kw(s)),
-            BestScoreThreshold.grid(),
-            uses_scores=True,
-        ),
-        _spec(
-            "SeqOptScale^0",
-            lambda n, s: SequentialOptScale(max_n=n, fit="mle", **_kw(s)),
-            seq_grid,
-            uses_scores=True,
-        ),
-        _spec(
-            "SeqOptScale^t",
-            lambda n, s: SequentialOptScale(max_n=n, fit="map", **_kw(s)),
-            seq_grid,
-            uses_scores=True,
-            needs_priors=True,
-        ),
-        _spec(
-            "DeepConf",
-            lambda n, s: DeepConfOnline(max_n=n, **_kw(s)),
-            DeepConfOnline.grid(),
-            uses_scores=True,
-        ),
+        _capped("Threshold", BestScoreThreshold),
+        _capped("SeqOptScale^0", SequentialOptScale, fit="mle"),
+        _capped("SeqOptScale^t", SequentialOptScale, fit="map", needs_priors=True),
+        _capped("DeepConf", DeepConfOnline),
         _spec(
             "DeepConf-offline",
             lambda n, s: DeepConfOffline(n, **_kw(s)),
             DeepConfOffline.grid(),
             uses_scores=True,
         ),
-        _spec(
-            "Hybrid",
-            lambda n, s: AgreementHybrid(max_n=n, **_kw(s)),
-            AgreementHybrid.grid(),
-            uses_scores=True,
-        ),
-        _spec(
-            "Batch",
-            lambda n, s: BatchBudget(max_n=n, **_kw(s)),
-            BatchBudget.grid(),
-            uses_scores=True,
-        ),
+        _capped("Hybrid", AgreementHybrid),
+        _capped("Batch", BatchBudget),
     ]
 
 
